@@ -1,0 +1,46 @@
+"""The registry of ``export_data WHAT``: each app registers a function returning header and rows."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
+
+
+@dataclass
+class ExportData:
+    header: Sequence[str]
+    rows: Iterable[Sequence[Any]]
+    title: str = "export"
+
+
+Exporter = Callable[..., ExportData]
+EXPORTS: dict[str, Exporter] = {}
+
+
+def register_export(what: str) -> Callable[[Exporter], Exporter]:
+    """``@register_export("balance")`` on ``def f(*, tenant, as_of, params) -> ExportData``."""
+
+    def decorator(func: Exporter) -> Exporter:
+        EXPORTS[what] = func
+        return func
+
+    return decorator
+
+
+def load_exports() -> dict[str, Exporter]:
+    from importlib import import_module
+
+    for app in ("catalog", "inventory", "entitlements", "receiving", "requirements_engine"):
+        try:
+            import_module(f"{app}.exporters")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{app}.exporters":
+                raise
+    return EXPORTS
+
+
+def export(*, what: str, tenant, as_of: dt.date, params: dict | None = None) -> ExportData:
+    exports = load_exports()
+    if what not in exports:
+        raise KeyError(f"Unknown export {what!r}. Known: {', '.join(sorted(exports))}.")
+    return exports[what](tenant=tenant, as_of=as_of, params=params or {})

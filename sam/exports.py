@@ -1,0 +1,94 @@
+"""One renderer for every export: TSV (default), CSV and XLSX, with the formula-injection guard.
+
+Exporters yield rows (sequences of plain values); this module turns them into bytes.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from typing import Any, Iterable, Iterator, Sequence
+
+FORMATS = {"tsv": "text/tab-separated-values", "csv": "text/csv",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def cell_text(value: Any) -> str:
+    """A value as export text: dates in ISO, booleans as yes/no, whitespace flattened, formulas guarded."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        value = value.normalize() if value == value.to_integral() else value
+        text = format(value, "f")
+    else:
+        text = str(value)
+    text = text.replace("\r\n", " ").replace("\t", " ").replace("\n", " ").replace("\r", " ")
+    return guard_formula(text)
+
+
+def guard_formula(text: str) -> str:
+    # A cell starting with = + - @ is run as a formula by spreadsheets; numbers are safe.
+    if text and text[0] in "=+-@" and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def iter_delimited(header: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = "tsv") -> Iterator[str]:
+    """Yield the export line by line (streamable)."""
+    if fmt == "tsv":
+        yield "\t".join(cell_text(h) for h in header) + "\n"
+        for row in rows:
+            yield "\t".join(cell_text(v) for v in row) + "\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([cell_text(h) for h in header])
+    yield buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([cell_text(v) for v in row])
+        yield buffer.getvalue()
+
+
+def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "export",
+               preamble: Sequence[Sequence[Any]] = ()) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=title[:31] or "export")
+    for line in preamble:
+        ws.append([cell_text(v) for v in line])
+    ws.append([cell_text(h) for h in header])
+    for row in rows:
+        out = []
+        for v in row:
+            if isinstance(v, (int, float, Decimal)) and not isinstance(v, bool):
+                out.append(float(v) if isinstance(v, Decimal) else v)
+            else:
+                out.append(cell_text(v))
+        ws.append(out)
+    stream = io.BytesIO()
+    wb.save(stream)
+    return stream.getvalue()
+
+
+def render(header: Sequence[str], rows: Iterable[Sequence[Any]], fmt: str = "tsv", *, title: str = "export") -> bytes:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        return xlsx_bytes(header, rows, title=title)
+    return "".join(iter_delimited(header, rows, fmt)).encode("utf-8")

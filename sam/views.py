@@ -1,0 +1,164 @@
+"""The shell's own pages and the base every tenant view builds on."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
+
+from sam.audit import audit_record
+from sam.forms import MemberAddForm, MemberRoleForm
+from sam.models import AuditEvent, Job, Membership, Role
+
+
+class TenantView(LoginRequiredMixin, View):
+    """Base of every ``/t/<slug>/`` view: the middleware has entered the scope; this checks the role.
+
+    ``permission`` names what the view needs to be reached at all; ``post_permission`` what a POST
+    needs (defaults to ``permission``).
+    """
+
+    permission: str = ""
+    post_permission: str = ""
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs):
+        kwargs.pop("tenant", None)
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if request.membership is None:  # pragma: no cover - the middleware 404s first
+            raise PermissionDenied
+        needed = self.permission
+        if request.method == "POST" and self.post_permission:
+            needed = self.post_permission
+        if not needed:
+            raise PermissionDenied("view declares no permission")
+        if not request.membership.has_perm(needed):
+            raise PermissionDenied
+        self.tenant = request.tenant
+        self.membership = request.membership
+        return super().dispatch(request, *args, **kwargs)
+
+    def can(self, perm: str) -> bool:
+        return self.membership.has_perm(perm)
+
+    def tenant_url(self, name: str, *args, **kwargs) -> str:
+        return reverse(name, args=args, kwargs={"tenant": self.tenant.slug, **kwargs})
+
+    def render(self, template: str, context: dict | None = None, **kwargs) -> TemplateResponse:
+        ctx = {"view": self, "can": self.can}
+        ctx.update(context or {})
+        return TemplateResponse(self.request, template, ctx, **kwargs)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """After login: straight into the only tenant, or a picker when there are several."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    memberships = list(Membership.objects.filter(user=request.user).select_related("tenant"))
+    if len(memberships) == 1:
+        return redirect("dashboard", tenant=memberships[0].tenant.slug)
+    return TemplateResponse(request, "sam/home.html", {"memberships": memberships})
+
+
+class DashboardView(TenantView):
+    permission = "dashboard.view"
+
+    def get(self, request):
+        from sam.dashboard import dashboard_context
+
+        return self.render("sam/dashboard.html", dashboard_context(tenant=self.tenant, membership=self.membership))
+
+
+class MembersView(TenantView):
+    permission = "members.manage"
+
+    def get(self, request):
+        return self._page(MemberAddForm())
+
+    def _page(self, form):
+        members = Membership.objects.filter(tenant=self.tenant).select_related("user").order_by("user__username")
+        return self.render("sam/members.html", {"members": members, "form": form, "roles": Role.choices})
+
+    def post(self, request):
+        form = MemberAddForm(request.POST)
+        if not form.is_valid():
+            return self._page(form)
+        User = get_user_model()
+        user, created = User.objects.get_or_create(username=form.cleaned_data["username"],
+                                                   defaults={"email": form.cleaned_data.get("email", "")})
+        if created:
+            user.set_password(form.cleaned_data["password"])
+            user.save()
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(user=user, tenant=self.tenant, role=form.cleaned_data["role"])
+                audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.created", obj=membership,
+                             after={"user": user.username, "role": membership.role})
+        except IntegrityError:
+            form.add_error("username", _("This user is already a member."))
+            return self._page(form)
+        messages.success(request, _("%(user)s added as %(role)s.") % {"user": user.username,
+                                                                      "role": membership.get_role_display()})
+        return HttpResponseRedirect(self.tenant_url("members"))
+
+
+class MemberChangeView(TenantView):
+    permission = "members.manage"
+
+    def post(self, request, pk: int):
+        membership = get_object_or_404(Membership, pk=pk, tenant=self.tenant)
+        if request.POST.get("action") == "remove":
+            if membership.user_id == request.user.id:
+                messages.error(request, _("You cannot remove yourself."))
+            else:
+                with transaction.atomic():
+                    audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.removed",
+                                 obj=membership, before={"user": membership.user.username, "role": membership.role})
+                    membership.delete()
+                messages.success(request, _("Member removed."))
+            return HttpResponseRedirect(self.tenant_url("members"))
+        form = MemberRoleForm(request.POST)
+        if form.is_valid():
+            before = membership.role
+            membership.role = form.cleaned_data["role"]
+            with transaction.atomic():
+                membership.save(update_fields=["role"])
+                audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.role_changed",
+                             obj=membership, before={"role": before}, after={"role": membership.role})
+            messages.success(request, _("Role changed."))
+        return HttpResponseRedirect(self.tenant_url("members"))
+
+
+class AuditView(TenantView):
+    permission = "audit.view"
+
+    def get(self, request):
+        from django.core.paginator import Paginator
+
+        qs = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
+        for field in ("action", "object_type", "object_id", "actor_label"):
+            value = request.GET.get(field, "").strip()
+            if value:
+                qs = qs.filter(**{f"{field}__icontains": value})
+        page = Paginator(qs, 50).get_page(request.GET.get("page"))
+        return self.render("sam/audit.html", {"page": page, "filters": request.GET})
+
+
+class JobView(TenantView):
+    """A job's progress; HTMX polls the partial until the job finishes."""
+
+    permission = "jobs.view"
+
+    def get(self, request, pk: int):
+        job = get_object_or_404(Job, pk=pk)
+        template = "sam/partials/job.html" if request.htmx else "sam/job.html"
+        response = self.render(template, {"job": job})
+        response["Vary"] = "HX-Request"
+        return response

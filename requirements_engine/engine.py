@@ -1,6 +1,6 @@
 """The recompute pipeline: foundations → requirements → consolidation → allocation → balance.
 
-(Placeholder until the engine lands: it only reports that nothing was computed.)
+(Placeholder until the engine lands.)
 """
 from __future__ import annotations
 
@@ -10,4 +10,6 @@ from sam.models import Job, Tenant
 
 
 def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None) -> dict:
-    return {"as_of": as_of.isoformat(), "requirements": 0}
+    from requirements_engine.balance import balance_compute
+
+    return {"as_of": as_of.isoformat(), "requirements": 0, **balance_compute(tenant=tenant, as_of=as_of, job=job)}

@@ -21,10 +21,18 @@ class ConfirmationState(models.TextChoices):
     UNAUTHORISED = "unauthorised", _("Not authorised – removal requested")
 
 
+def consumer_key_of(device_id: int | None, person_id: int | None) -> str:
+    """The engine's key of a consumer: ``d:<id>`` for a device, ``p:<id>`` for a person."""
+    return f"d:{device_id}" if device_id else f"p:{person_id}"
+
+
 class Requirement(TenantModel):
     """One consumer needs licenses for one product under one license model (unique per consumer × product)."""
 
     consumer_type = models.CharField(max_length=8, choices=ConsumerType.choices)
+    # "d:<device id>" or "p:<person id>": one non-partial key so the engine can upsert on
+    # (tenant, consumer_key, product) on every database (partial indexes cannot be ON CONFLICT targets).
+    consumer_key = models.CharField(max_length=32, default="", editable=False)
     device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
@@ -41,6 +49,10 @@ class Requirement(TenantModel):
     consolidated_into = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="consolidates",
                                                help_text="for a VM's requirement: the host requirements that carry it")
     is_secondary = models.BooleanField(default=False, help_text="carried by others; counts zero itself")
+    note = models.CharField(max_length=300, blank=True, help_text="why the engine set this quantity (second copy, ...)")
+    confirmed_by = models.CharField(max_length=150, blank=True,
+                                    help_text="who confirmed or marked it unauthorised; empty = the engine decided")
+    confirmed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -50,8 +62,13 @@ class Requirement(TenantModel):
                                     name="requirement_unique_device_product"),
             models.UniqueConstraint(fields=["tenant", "person", "product"], condition=models.Q(person__isnull=False),
                                     name="requirement_unique_person_product"),
+            models.UniqueConstraint(fields=["tenant", "consumer_key", "product"], name="requirement_unique_consumer_key"),
         ]
         indexes = [models.Index(fields=["tenant", "product"])]
+
+    def save(self, *args, **kwargs):
+        self.consumer_key = consumer_key_of(self.device_id, self.person_id)
+        super().save(*args, **kwargs)
 
     @property
     def consumer(self):

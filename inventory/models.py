@@ -182,3 +182,30 @@ class ServiceBooking(TenantModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "person", "service"], name="booking_unique")]
+
+
+class InventorySnapshot(TenantModel):
+    """What the last import of one inventory kind changed (shown above the kind's list).
+
+    Imports of the estate replace a kind's snapshot (or upsert its entities); this row keeps the
+    counts of the latest one per tenant and kind so a license manager sees "what changed".
+    """
+
+    kind = models.CharField(max_length=32)
+    at = models.DateTimeField(_("imported at"))
+    actor_label = models.CharField(max_length=150, blank=True)
+    filename = models.CharField(max_length=300, blank=True)
+    read = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="the first row-level reasons")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind"], name="inventorysnapshot_unique_kind")]
+        ordering = ["kind"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.at:%Y-%m-%d %H:%M}"

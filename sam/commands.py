@@ -34,7 +34,7 @@ class TenantCommand(BaseCommand):
         parser.add_argument("--tenant", required=self.tenant_required, help="the tenant's slug")
 
     def handle(self, *args, **options):
-        slug = options.get("tenant")
+        slug = options.pop("tenant", None)
         if not slug:
             return self.handle_tenant(None, **options)
         tenant = get_tenant(slug)

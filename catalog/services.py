@@ -1,0 +1,235 @@
+"""Writing the catalog: product identities and the tenant's amendments, each change audited.
+
+The master catalog is written by imports only (``import_data KIND FILE`` without ``--tenant``, staff);
+tenants amend it with their own rows, which win over the master where both define the same key.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
+
+from catalog.expressions import ExpressionError, validate_expression
+from catalog.models import (
+    Classification,
+    Product,
+    Publisher,
+    TenantFingerprintRule,
+    TenantLicenseModel,
+    TenantSku,
+    TenantSkuAlias,
+    version_key,
+)
+from catalog.selectors import license_model_names_ci, normalise_part_number, products_visible
+from sam.audit import audit_record, snapshot
+from sam.models import Tenant
+
+ProductKey = tuple[str, str, str, str]
+
+
+def _key(publisher: str, title: str, version: str, edition: str) -> ProductKey:
+    return ((publisher or "").strip(), (title or "").strip(), (version or "").strip(), (edition or "").strip())
+
+
+def _lower(key: ProductKey) -> ProductKey:
+    return tuple(p.lower() for p in key)  # type: ignore[return-value]
+
+
+def _claim(rows: Iterable[models.Model], tenant: Tenant | None, model: type[models.Model]) -> None:
+    """Share identities a different party introduced: the master, or a second tenant, now needs them.
+
+    A product a tenant introduced is hidden from others; once the master or another tenant names the
+    same identity it becomes part of the shared catalog (``introduced_by`` cleared).
+    """
+    ids = [r.pk for r in rows if r.introduced_by_id is not None and (tenant is None or r.introduced_by_id != tenant.pk)]
+    if ids:
+        model.objects.filter(pk__in=ids).update(introduced_by=None)
+        for r in rows:
+            if r.pk in ids:
+                r.introduced_by = None
+                r.introduced_by_id = None
+
+
+def products_get_or_create(*, keys: Iterable[ProductKey], tenant: Tenant | None = None,
+                           release_dates: dict[ProductKey, dt.date | None] | None = None,
+                           created: set[ProductKey] | None = None, changed: set[ProductKey] | None = None,
+                           ) -> dict[ProductKey, Product]:
+    """Find or create many products by their four columns (set-based: a fixed number of queries).
+
+    Publisher names and product columns match case-insensitively; new rows keep the spelling given.
+    Rows a tenant creates carry ``introduced_by=tenant``. ``release_dates`` (by key) sets or updates
+    the release date. The result is keyed by the lower-cased key; the keys of new products are added
+    to ``created``, those whose release date changed to ``changed`` (when given).
+    """
+    wanted = {_lower(_key(*k)): _key(*k) for k in keys}
+    if not wanted:
+        return {}
+    release_dates = {_lower(_key(*k)): v for k, v in (release_dates or {}).items()}
+    # Publishers
+    names = {k[0]: v[0] for k, v in wanted.items()}
+    pubs = {p.name.lower(): p for p in Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=list(names))}
+    missing = [Publisher(name=names[n], introduced_by=tenant) for n in names if n not in pubs]
+    if missing:
+        Publisher.objects.bulk_create(missing, ignore_conflicts=True)
+        pubs = {p.name.lower(): p for p in Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=list(names))}
+    _claim(pubs.values(), tenant, Publisher)
+    # Products
+    def load() -> dict[ProductKey, Product]:
+        found: dict[ProductKey, Product] = {}
+        qs = (Product.objects.select_related("publisher")
+              .filter(publisher__in=list(pubs.values()))
+              .annotate(_t=Lower("title")).filter(_t__in=list({k[1] for k in wanted})))
+        for p in qs:
+            key = (p.publisher.name.lower(), p.title.lower(), p.version.lower(), p.edition.lower())
+            if key in wanted:
+                found[key] = p
+        return found
+
+    products = load()
+    new = []
+    for lkey, key in wanted.items():
+        if lkey not in products:
+            new.append(Product(publisher=pubs[lkey[0]], title=key[1], version=key[2], edition=key[3],
+                               version_sort=version_key(key[2]), release_date=release_dates.get(lkey),
+                               introduced_by=tenant))
+    if new:
+        Product.objects.bulk_create(new, ignore_conflicts=True)
+        products = load()
+        if created is not None:
+            created.update(_lower((p.publisher.name, p.title, p.version, p.edition)) for p in new)
+    _claim(products.values(), tenant, Product)
+    dated = []
+    for lkey, date in release_dates.items():
+        p = products.get(lkey)
+        if p is not None and date is not None and p.release_date != date:
+            p.release_date = date
+            dated.append(p)
+            if changed is not None:
+                changed.add(lkey)
+    if dated:
+        Product.objects.bulk_update(dated, ["release_date"], batch_size=500)
+    return products
+
+
+def product_get_or_create(*, publisher: str, title: str, version: str, edition: str, tenant: Tenant | None = None,
+                          release_date: dt.date | None = None) -> Product:
+    """Find or create one product (and its publisher) by its four columns.
+
+    Created rows carry ``introduced_by=tenant`` so another tenant does not see them; an identity the
+    master or a second tenant names again becomes shared. Raises ``ValueError`` without publisher or title.
+    """
+    key = _key(publisher, title, version, edition)
+    if not key[0] or not key[1]:
+        raise ValueError("a product needs a publisher and a title")
+    dates = {key: release_date} if release_date else None
+    return products_get_or_create(keys=[key], tenant=tenant, release_dates=dates)[_lower(key)]
+
+
+# --- license models ------------------------------------------------------------------------------
+
+
+def license_model_validate(*, instance: models.Model) -> None:
+    """Raise ValidationError when a license model is unusable (bad expression, empty name, bad choice)."""
+    errors: dict[str, list[str]] = {}
+    if not (instance.name or "").strip():
+        errors.setdefault("name", []).append(_("A license model needs a name."))
+    try:
+        instance.quantity = validate_expression(instance.quantity or "1")
+    except ExpressionError as exc:
+        errors.setdefault("quantity", []).append(_("The quantity expression is not valid: %(e)s") % {"e": exc})
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- tenant amendments ---------------------------------------------------------------------------
+
+AMENDMENTS: dict[str, type[models.Model]] = {
+    "sku": TenantSku,
+    "alias": TenantSkuAlias,
+    "license_model": TenantLicenseModel,
+    "fingerprint_rule": TenantFingerprintRule,
+}
+
+
+def _amendment_validate(*, tenant: Tenant, instance: models.Model) -> None:
+    if isinstance(instance, TenantLicenseModel):
+        license_model_validate(instance=instance)
+    elif isinstance(instance, TenantSku):
+        instance.part_number = (instance.part_number or "").strip()
+        if not instance.part_number:
+            raise ValidationError({"part_number": _("A SKU needs a part number.")})
+        if instance.product_id and not products_visible(tenant=tenant).filter(pk=instance.product_id).exists():
+            raise ValidationError({"product": _("Unknown product.")})
+        if instance.license_model:
+            names = license_model_names_ci(tenant=tenant)
+            if instance.license_model.lower() not in names:
+                raise ValidationError({"license_model": _("Unknown license model.")})
+            instance.license_model = names[instance.license_model.lower()]
+    elif isinstance(instance, TenantSkuAlias):
+        instance.alias = (instance.alias or "").strip()
+        instance.part_number = (instance.part_number or "").strip()
+        if not instance.alias or not instance.part_number:
+            raise ValidationError(_("An alias needs its text and the part number it stands for."))
+        if normalise_part_number(instance.alias) == normalise_part_number(instance.part_number):
+            raise ValidationError({"alias": _("An alias cannot point to itself.")})
+    elif isinstance(instance, TenantFingerprintRule):
+        instance.version = (instance.version or "").strip() or "*"
+        if instance.classification == Classification.PRODUCT and not instance.product_id:
+            raise ValidationError({"product": _("Choose the product this installation is.")})
+        if instance.classification != Classification.PRODUCT:
+            instance.product = None
+        if instance.product_id and not products_visible(tenant=tenant).filter(pk=instance.product_id).exists():
+            raise ValidationError({"product": _("Unknown product.")})
+
+
+def amendment_save(*, tenant: Tenant, actor: Any, instance: models.Model) -> models.Model:
+    """Create or update one tenant amendment (SKU, alias, license model, fingerprint rule), audited.
+
+    Validates the row (a license model's expression must parse), writes it with an audit event in the
+    same transaction, re-runs recognition after a fingerprint rule change and asks for a recompute.
+    Raises ``ValidationError`` (also for a duplicate key).
+    """
+    kind = next((k for k, m in AMENDMENTS.items() if isinstance(instance, m)), None)
+    if kind is None:
+        raise ValueError(f"{type(instance).__name__} is not a tenant amendment")
+    instance.tenant = tenant
+    _amendment_validate(tenant=tenant, instance=instance)
+    created = instance.pk is None
+    before = None
+    if not created:
+        before = snapshot(type(instance).objects.get(pk=instance.pk))
+    try:
+        with transaction.atomic():
+            instance.save()
+            audit_record(tenant=tenant, actor=actor, action=f"catalog.{kind}.{'created' if created else 'updated'}",
+                         obj=instance, before=before, after=snapshot(instance))
+    except IntegrityError as exc:
+        raise ValidationError(_("An amendment with this key already exists.")) from exc
+    _after_amendment(tenant=tenant, actor=actor, kind=kind)
+    return instance
+
+
+def amendment_delete(*, tenant: Tenant, actor: Any, instance: models.Model) -> None:
+    """Delete one tenant amendment (the master's row, if any, applies again), audited."""
+    kind = next((k for k, m in AMENDMENTS.items() if isinstance(instance, m)), None)
+    if kind is None or instance.tenant_id != tenant.pk:
+        raise ValueError("not an amendment of this tenant")
+    with transaction.atomic():
+        audit_record(tenant=tenant, actor=actor, action=f"catalog.{kind}.deleted", obj=instance,
+                     before=snapshot(instance))
+        instance.delete()
+    _after_amendment(tenant=tenant, actor=actor, kind=kind)
+
+
+def _after_amendment(*, tenant: Tenant, actor: Any, kind: str) -> None:
+    from requirements_engine.services import recompute_request
+
+    if kind == "fingerprint_rule":
+        from catalog.recognition import fingerprints_recognise
+
+        fingerprints_recognise(tenant=tenant)
+    recompute_request(tenant=tenant, reason=f"catalog {kind.replace('_', ' ')} changed", actor=actor)

@@ -1,0 +1,144 @@
+"""Reads of the estate for the requirements engine and the pages. Call inside the tenant's scope."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Iterable
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Lower
+
+from inventory.models import (
+    Device,
+    DeviceKind,
+    DeviceRole,
+    GroupMembership,
+    InventorySnapshot,
+    Person,
+    PersonStatus,
+    VmPlacement,
+)
+from sam.models import DEFAULT_RELEVANT_STATUSES, Tenant
+
+
+def relevant_statuses(*, tenant: Tenant) -> list[str]:
+    """The tenant's relevant asset statuses, lower-cased with single spaces (default: active, in use)."""
+    statuses = tenant.relevant_device_statuses or DEFAULT_RELEVANT_STATUSES
+    return sorted({" ".join(str(s).lower().split()) for s in statuses if str(s).strip()})
+
+
+def _relevant_q(*, tenant: Tenant) -> Q:
+    """The condition that makes a device relevant, on a queryset annotated with ``_status_folded``.
+
+    A device counts when its asset status is one of the tenant's relevant statuses (compared
+    case-insensitively) and, for a server, its power is ``on``: a powered-off server runs nothing
+    that needs a license. A server without a power value does not count, as the contract says.
+    """
+    return Q(_status_folded__in=relevant_statuses(tenant=tenant)) & (~Q(role=DeviceRole.SERVER) | Q(power="on"))
+
+
+def relevant_devices(*, tenant: Tenant) -> QuerySet[Device]:
+    """The tenant's relevant devices (see ``_relevant_q``)."""
+    return (Device.objects.filter(tenant=tenant).annotate(_status_folded=Lower("status"))
+            .filter(_relevant_q(tenant=tenant)))
+
+
+def relevant_device_ids(*, tenant: Tenant) -> QuerySet:
+    """Ids of the relevant devices, as a lazy ``values_list``.
+
+    Use it as a subquery (``filter(device_id__in=relevant_device_ids(tenant=t))``) or ``set(...)`` it.
+    """
+    return relevant_devices(tenant=tenant).values_list("pk", flat=True)
+
+
+def relevant_person_ids(*, tenant: Tenant) -> QuerySet:
+    """Ids of the active persons (a person is relevant when active), as a lazy ``values_list``."""
+    return Person.objects.filter(tenant=tenant, status=PersonStatus.ACTIVE).values_list("pk", flat=True)
+
+
+FACT_FIELDS = ("pk", "kind", "role", "processors", "cores_per_processor", "threads", "vcpus", "ram_gb",
+               "processor_model")
+
+
+def device_facts(*, tenant: Tenant, device_ids: Iterable[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Hardware facts per device id, named as in quantity expressions.
+
+    Keys: ``processors``, ``cores`` (processors × cores_per_processor, the physical cores in total),
+    ``cores_per_processor``, ``threads``, ``vcpus``, ``ram_gb``, ``is_virtual``, ``is_server``,
+    ``processor_model``, ``core_factor`` (Oracle) and ``pvu_per_core`` (IBM) from the catalog's
+    processor table. Unknown values are ``None`` so an expression that needs them fails for that
+    consumer instead of guessing. Numbers are ``int`` or ``Decimal``, never ``float``.
+    One query for the devices (per chunk of ids) and one for the processor table.
+    """
+    from sam.importing import iter_chunks
+
+    lookup = _processor_lookup(tenant=tenant)
+    qs = Device.objects.filter(tenant=tenant)
+    if device_ids is None:
+        chunks: Iterable[list[Any]] = [list(qs.values(*FACT_FIELDS))]
+    else:
+        chunks = (list(qs.filter(pk__in=chunk).values(*FACT_FIELDS)) for chunk in iter_chunks(sorted(set(device_ids)), 900))
+    facts: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        for row in chunk:
+            processors, per = row["processors"], row["cores_per_processor"]
+            core_factor, pvu = lookup(row["processor_model"], processors) if lookup and row["processor_model"] else (None, None)
+            facts[row["pk"]] = {
+                "processors": processors,
+                "cores": processors * per if processors is not None and per is not None else None,
+                "cores_per_processor": per,
+                "threads": row["threads"],
+                "vcpus": row["vcpus"],
+                "ram_gb": row["ram_gb"],
+                "is_virtual": row["kind"] == DeviceKind.VIRTUAL,
+                "is_server": row["role"] == DeviceRole.SERVER,
+                "processor_model": row["processor_model"],
+                "core_factor": Decimal(str(core_factor)) if core_factor is not None else None,
+                "pvu_per_core": pvu,
+            }
+    return facts
+
+
+def _processor_lookup(*, tenant: Tenant):
+    try:
+        from catalog.selectors import processor_lookup
+    except (ImportError, AttributeError):
+        # The catalog's processor table may not be installed in a stripped-down build; then the
+        # factors stay unknown and expressions needing them fail per consumer.
+        return None
+    return processor_lookup(tenant=tenant)
+
+
+def vm_host_map(*, tenant: Tenant, as_of: dt.date) -> dict[int, int]:
+    """VM id → the host it ran on at ``as_of`` (periods include both ends; the later start wins a tie)."""
+    placements = (
+        VmPlacement.objects.filter(tenant=tenant)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=as_of))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=as_of))
+        .order_by(F("valid_from").asc(nulls_first=True), "pk")
+        .values_list("vm_id", "host_id")
+    )
+    return {vm_id: host_id for vm_id, host_id in placements}
+
+
+def group_member_counts(*, tenant: Tenant) -> QuerySet:
+    """Groups with their number of person and device members (the groups list)."""
+    from inventory.models import Group
+
+    return Group.objects.filter(tenant=tenant).annotate(
+        persons=Count("memberships", filter=Q(memberships__person__isnull=False)),
+        devices=Count("memberships", filter=Q(memberships__device__isnull=False)),
+    )
+
+
+def device_groups(*, tenant: Tenant, device: Device) -> QuerySet:
+    return GroupMembership.objects.filter(tenant=tenant, device=device).select_related("group").order_by("group__name")
+
+
+def person_groups(*, tenant: Tenant, person: Person) -> QuerySet:
+    return GroupMembership.objects.filter(tenant=tenant, person=person).select_related("group").order_by("group__name")
+
+
+def snapshots_by_kind(*, tenant: Tenant) -> dict[str, InventorySnapshot]:
+    """The last import of each inventory kind, for "what changed" on the lists."""
+    return {s.kind: s for s in InventorySnapshot.objects.filter(tenant=tenant)}

@@ -133,6 +133,8 @@ class BalanceRow(TenantModel):
     surplus = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     shortfall_cost = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     expiring = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    # An unlimited license (site license, ELA) among the position's own or covering licenses.
+    unlimited = models.BooleanField(default=False)
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -143,3 +145,11 @@ class BalanceRow(TenantModel):
     @property
     def status(self) -> str:
         return "shortfall" if self.shortfall > 0 else "compliant"
+
+
+# Exemptions and reconciliation progress live in their own module (the balance's part of the app).
+from requirements_engine.models_balance import (  # noqa: E402,F401
+    Exemption,
+    ReconciliationComment,
+    ReconciliationItem,
+)

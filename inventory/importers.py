@@ -523,31 +523,32 @@ def vm_hosts_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None,
         return _finish(tenant=tenant, kind="vm_hosts", result=result, actor=actor, filename=filename)
 
 
+def fingerprint_ids(*, triples: Iterable[tuple[str, str, str]]) -> dict[tuple, int]:
+    """Ids of the existing fingerprints among (publisher, name, version) triples; one query per chunk of names."""
+    wanted = set(triples)
+    ids: dict[tuple, int] = {}
+    for chunk in iter_chunks(sorted({t[1] for t in wanted}), CHUNK):
+        for pk, publisher, name, version in (Fingerprint.objects.filter(name__in=chunk)
+                                             .values_list("pk", "publisher", "name", "version")):
+            if (publisher, name, version) in wanted:
+                ids[(publisher, name, version)] = pk
+    return ids
+
+
 def fingerprints_ensure(*, tenant: Tenant, triples: Iterable[tuple[str, str, str]]) -> tuple[dict[tuple, int], list[int]]:
     """Get or create the fingerprints (publisher, name, version) in bulk.
 
-    Returns the id of every triple and the ids that were new. One query per chunk of names to read,
-    one bulk insert for the new ones and one more read per chunk for their ids.
+    Returns the id of every triple and the ids that were new: one read per chunk of names, one bulk
+    insert of the missing ones and one more read per chunk for their ids.
     """
     wanted = set(triples)
-    ids: dict[tuple, int] = {}
-
-    def read(names: list[str]) -> None:
-        for chunk in iter_chunks(names, CHUNK):
-            for pk, publisher, name, version in (Fingerprint.objects.filter(name__in=chunk)
-                                                 .values_list("pk", "publisher", "name", "version")):
-                if (publisher, name, version) in wanted:
-                    ids[(publisher, name, version)] = pk
-
-    read(sorted({t[1] for t in wanted}))
-    missing = [t for t in wanted if t not in ids]
+    ids = fingerprint_ids(triples=wanted)
+    missing = sorted(t for t in wanted if t not in ids)
     if not missing:
         return ids, []
-    Fingerprint.objects.bulk_create(
-        [Fingerprint(tenant=tenant, publisher=p, name=n, version=v) for p, n, v in sorted(missing)],
-        batch_size=CHUNK, ignore_conflicts=True,
-    )
-    read(sorted({t[1] for t in missing}))
+    Fingerprint.objects.bulk_create([Fingerprint(tenant=tenant, publisher=p, name=n, version=v) for p, n, v in missing],
+                                    batch_size=CHUNK, ignore_conflicts=True)
+    ids.update(fingerprint_ids(triples=missing))
     return ids, sorted(ids[t] for t in missing if t in ids)
 
 
@@ -602,7 +603,9 @@ def installations_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = 
         parsed.append((row_no, device_id, triple, last_seen))
     with transaction.atomic():
         ids, new_ids = fingerprints_ensure(tenant=tenant, triples=[p[2] for p in parsed])
-        keep = {(device_id, ids[t]) for device_id, t in protected if t in ids}
+        # A row rejected for its date still names an installation: keep it rather than remove it.
+        known = fingerprint_ids(triples=[t for _d, t in protected]) if protected else {}
+        keep = {(device_id, known[t]) for device_id, t in protected if t in known}
         incoming: dict[tuple, dict[str, Any]] = {}
         for _row_no, device_id, triple, last_seen in parsed:
             key = (device_id, ids[triple])

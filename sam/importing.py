@@ -100,16 +100,44 @@ class ImportResult:
 
 MAX_XLSX_UNCOMPRESSED = 500 * 1024 * 1024
 MAX_XLSX_RATIO = 200
+MAX_XLSX_MEMBERS = 10_000
+
+# A kind may accept less than SAM_MAX_UPLOAD_BYTES: kind name -> bytes, or a callable returning them
+# (read when a file arrives, so settings overridden in tests apply). The check runs before reading.
+KIND_MAX_BYTES: dict[str, int | Callable[[], int]] = {}
+
+
+def _size_limit(kind: str) -> int:
+    limit = settings.SAM_MAX_UPLOAD_BYTES
+    own = KIND_MAX_BYTES.get(kind)
+    if own is not None:
+        limit = min(limit, own() if callable(own) else own)
+    return limit
+
+
+def _check_size(size: int, kind: str) -> None:
+    limit = _size_limit(kind)
+    if size > limit:
+        raise ImportFileError(
+            f"The file has {size / 1048576:.1f} MB; {kind or 'this kind'} files are accepted up to "
+            f"{limit / 1048576:.1f} MB. Split it into smaller files."
+        )
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
-    # UTF-16 without BOM: every other byte is NUL in the ASCII range.
-    if len(data) >= 4 and data[1:20:2].count(0) >= 5:
-        return data.decode("utf-16-le")
+    try:
+        if data.startswith(codecs.BOM_UTF8):
+            return data[len(codecs.BOM_UTF8):].decode("utf-8")
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return data.decode("utf-16")
+        # UTF-16 without BOM (Excel's "Unicode text"): every other byte is NUL in the ASCII range.
+        if len(data) >= 4 and data[1:20:2].count(0) >= 5 and data[0:20:2].count(0) == 0:
+            return data.decode("utf-16-le")
+        if len(data) >= 4 and data[0:20:2].count(0) >= 5 and data[1:20:2].count(0) == 0:
+            return data.decode("utf-16-be")
+    except UnicodeDecodeError as exc:
+        raise ImportFileError("The file looks like UTF-16 text but cannot be decoded; save it again as "
+                              "UTF-8 CSV.") from exc
     if b"\x00" in data[:4096]:
         raise ImportFileError("The file looks binary (it contains NUL bytes); expected CSV, TSV or XLSX.")
     try:
@@ -134,7 +162,7 @@ def read_delimited(data: bytes) -> Table:
     try:
         rows = [row for row in reader]
     except csv.Error as exc:
-        raise ImportFileError(f"The file is not valid CSV: {exc}") from exc
+        raise ImportFileError(f"The file is not valid CSV (check quotes and line breaks): {exc}") from exc
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise ImportFileError("The file is empty.")
@@ -146,14 +174,21 @@ def read_xlsx(data: bytes, kind: str = "") -> Table:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
         raise ImportFileError("The file is not a valid XLSX workbook.") from exc
-    total = sum(info.file_size for info in archive.infolist())
-    compressed = sum(info.compress_size for info in archive.infolist()) or 1
+    members = archive.infolist()
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise ImportFileError("The workbook holds an implausible number of parts; it was not read.")
+    # The declared sizes bound what zipfile will inflate (it stops at file_size), so they can be trusted.
+    total = sum(info.file_size for info in members)
+    compressed = sum(info.compress_size for info in members) or 1
     if total > MAX_XLSX_UNCOMPRESSED or total / compressed > MAX_XLSX_RATIO and total > 50 * 1024 * 1024:
         raise ImportFileError("The workbook expands to an implausible size (a zip bomb?); it was not read.")
+    if "[Content_Types].xml" not in {info.filename for info in members}:
+        raise ImportFileError("The file is a ZIP archive but not an XLSX workbook.")
     from openpyxl import load_workbook
 
     try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        # data_only=False: a formula arrives as its text (=SUM(...)), never as a computed value.
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many types for broken files
         raise ImportFileError(f"The XLSX workbook cannot be read: {exc}") from exc
     wanted = normalise_header(kind)
@@ -170,6 +205,9 @@ def read_xlsx(data: bytes, kind: str = "") -> Table:
 
 
 def _xlsx_cell(value: Any) -> str:
+    text = getattr(value, "text", None)  # ArrayFormula and friends: keep the formula text
+    if isinstance(text, str):
+        return text
     if isinstance(value, dt.datetime):
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
@@ -186,12 +224,12 @@ def read_table(source: str | Path | bytes, *, kind: str = "", filename: str = ""
             size = path.stat().st_size
         except OSError as exc:
             raise ImportFileError(f"Cannot read {path}: {exc.strerror}") from exc
-        if size > settings.SAM_MAX_UPLOAD_BYTES:
-            raise ImportFileError(f"The file is larger than the limit of {settings.SAM_MAX_UPLOAD_BYTES} bytes.")
+        _check_size(size, kind)
         data = path.read_bytes()
         filename = filename or path.name
     else:
-        data = source
+        data = bytes(source)
+        _check_size(len(data), kind)
     if not data:
         raise ImportFileError("The file is empty.")
     if data[:4] == b"PK\x03\x04" or filename.lower().endswith((".xlsx", ".xlsm")):

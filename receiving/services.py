@@ -1,0 +1,556 @@
+"""Receiving inspection: staging, validation, transfer, corrections, undo, API tokens and settings.
+
+Every path (upload, ``import_data``, the push API, the queue's fixes) ends in the same two steps:
+lines are validated chunk by chunk with a bounded number of queries (``receiving.validation``), and
+the clean ones are handed to ``entitlements.services.entitlements_create_many``. Receiving never
+writes an entitlement itself.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.db.models.functions import Upper
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scopes_disabled
+
+from receiving.models import ApiToken, ImportBatch, ImportProfile, LineStatus, PurchaseLine
+from receiving.validation import CANONICAL, DOWNGRADABLE, Checked, Options, Rules, check_lines, fingerprint
+from sam.audit import audit_record, snapshot
+from sam.importing import ImportFileError, iter_chunks
+from sam.models import Tenant
+
+CHUNK = 2000
+IN_CHUNK = 900
+LINE_COLUMNS = ("sku", "description", "publisher", "po_number", "po_line", "invoice_number", "supplier",
+                "contract_number", "cost_center", "requester_email", "quantity", "unit_price", "currency",
+                "order_date", "amount", "resolved_sku", "product_id")
+Progress = Callable[[int, str], None]
+
+
+def max_file_bytes() -> int:
+    """The largest procurement file accepted (``RECEIVING_MAX_FILE_BYTES``, default 20 MB)."""
+    import os
+
+    value = getattr(settings, "RECEIVING_MAX_FILE_BYTES", None) or os.environ.get("RECEIVING_MAX_FILE_BYTES")
+    return int(value) if value else 20 * 1024 * 1024
+
+
+def check_file_size(size: int) -> None:
+    limit = max_file_bytes()
+    if size > limit:
+        raise ImportFileError(
+            _("The file has %(size).1f MB; procurement files are accepted up to %(limit).1f MB. Split it into "
+              "several files or push the lines through the API.") % {"size": size / 1048576, "limit": limit / 1048576})
+
+
+@dataclass
+class ReceiveResult:
+    """What one import, push or revalidation did."""
+
+    read: int = 0
+    created: int = 0
+    skipped: int = 0  # lines already received (same content): re-imports change nothing
+    transferred: int = 0
+    waiting: int = 0
+    batch: ImportBatch | None = None
+    entitlement_ids: list[int] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)  # "Row 5, sku: sku.unknown – message"
+    line_outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "created": self.created, "skipped": self.skipped,
+                "transferred": self.transferred, "waiting": self.waiting,
+                "batch": self.batch.pk if self.batch else None, "reasons": dict(self.reasons)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Intake
+
+
+def _existing_fingerprints(prints: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in iter_chunks(sorted(set(prints)), IN_CHUNK):
+        found.update(PurchaseLine.objects.filter(fingerprint__in=chunk, batch__undone_at__isnull=True)
+                     .values_list("fingerprint", flat=True))
+    return found
+
+
+def receiving_receive(
+    *,
+    tenant: Tenant,
+    actor: Any,
+    rows: Sequence[tuple[int, dict[str, Any]]],
+    source: str,
+    filename: str = "",
+    file_bytes: bytes | None = None,
+    options: Options = Options(),
+    profile: ImportProfile | None = None,
+    progress: Progress | None = None,
+    chunk_size: int = CHUNK,
+) -> ReceiveResult:
+    """Stage purchase lines, validate them, and transfer the clean ones into entitlements.
+
+    ``rows`` are (row number, {canonical column: value}). A line whose content was received before
+    (same values, not in an undone batch) is skipped, so re-importing a file changes nothing; when
+    nothing is new no batch is created. Each chunk is staged and transferred in one transaction.
+    """
+    rules = Rules.for_tenant(tenant)
+    result = ReceiveResult(read=len(rows))
+    occurrences: Counter = Counter()
+    prepared: list[tuple[int, dict[str, str], str]] = []
+    for row_no, values in rows:
+        clean = {k: ("" if values.get(k) is None else str(values.get(k)).strip()) for k in CANONICAL if k in values}
+        base = fingerprint(clean)
+        prepared.append((row_no, clean, fingerprint(clean, occurrences[base])))
+        occurrences[base] += 1
+    known = _existing_fingerprints([p for _r, _c, p in prepared])
+    fresh = [p for p in prepared if p[2] not in known]
+    result.skipped = len(prepared) - len(fresh)
+    if not fresh:
+        return result
+
+    user = actor if hasattr(actor, "username") else None
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            tenant=tenant, source=source, filename=filename[:300], created_by=user,
+            actor_label=(getattr(actor, "username", None) or str(actor or "system"))[:150], profile=profile,
+            date_format=options.date_format, decimal_separator=options.decimal_separator,
+            default_currency=options.default_currency, rows_read=len(rows), duplicates_skipped=result.skipped,
+            file_sha256=hashlib.sha256(file_bytes).hexdigest() if file_bytes else "",
+        )
+        if file_bytes:
+            batch.file.save(f"{timezone.now():%Y%m%d-%H%M%S}-{batch.pk}-{(filename or 'lines')[-80:]}",
+                            ContentFile(file_bytes), save=True)
+    result.batch = batch
+    seen: dict = {}
+    done = 0
+    for chunk in iter_chunks(fresh, chunk_size):
+        with transaction.atomic():
+            checked = check_lines(tenant=tenant, items=[(None, values, options) for _r, values, _p in chunk],
+                                  rules=rules, seen=seen)
+            lines = [
+                PurchaseLine(tenant=tenant, batch=batch, row_number=row_no, raw=values, values=dict(values),
+                             fingerprint=fp, **_outcome_fields(c))
+                for (row_no, values, fp), c in zip(chunk, checked)
+            ]
+            PurchaseLine.objects.bulk_create(lines, batch_size=500)
+            pairs = [(line, c) for line, c in zip(lines, checked) if c.passes and c.entitlement is not None]
+            result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
+        result.created += len(lines)
+        result.transferred += len(pairs)
+        for line, c in zip(lines, checked):
+            if not (c.passes and c.entitlement is not None):
+                result.waiting += 1
+                for issue in c.errors:
+                    result.reasons[issue.code] += 1
+                    if len(result.errors) < 500:
+                        result.errors.append(f"Row {line.row_number}, {issue.column}: {issue.code} – {issue.message}")
+            result.line_outcomes.append({"row": line.row_number, "id": line.pk,
+                                         "status": LineStatus.TRANSFERRED if c.passes and c.entitlement else
+                                         LineStatus.WAITING,
+                                         "reasons": [i.as_dict() for i in c.errors],
+                                         "warnings": [i.as_dict() for i in c.notes]})
+        done += len(chunk)
+        if progress:
+            progress(int(done * 100 / len(fresh)), _("%(done)d of %(total)d lines checked") % {"done": done, "total": len(fresh)})
+    with transaction.atomic():
+        audit_record(tenant=tenant, actor=actor, action="receiving.batch.received", obj=batch,
+                     after={"filename": filename, "source": source, "read": result.read, "created": result.created,
+                            "skipped": result.skipped, "transferred": result.transferred, "waiting": result.waiting})
+    return result
+
+
+def _outcome_fields(c: Checked) -> dict[str, Any]:
+    ok = c.passes and c.entitlement is not None
+    return {
+        **c.columns,
+        "status": LineStatus.WAITING,  # the transfer claims it afterwards
+        "reasons": [i.as_dict() for i in c.errors] if not ok else [],
+        "warnings": [{**i.as_dict(), "severity": i.severity} for i in c.notes],
+        "reason_codes": c.reason_codes,
+    }
+
+
+def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine, Checked]], rules: Rules) -> list[int]:
+    """Hand clean lines to the entitlements service and mark them transferred (inside the caller's transaction).
+
+    Lines are claimed with a conditional UPDATE first, so two runs never transfer one line twice.
+    """
+    if not pairs:
+        return []
+    from entitlements.services import entitlements_create_many
+
+    ids = [line.pk for line, _c in pairs]
+    claimed: set[int] = set()
+    for chunk in iter_chunks(ids, IN_CHUNK):
+        claimed.update(PurchaseLine.objects.select_for_update().filter(id__in=chunk, status=LineStatus.WAITING)
+                       .values_list("id", flat=True))
+    pairs = [(line, c) for line, c in pairs if line.pk in claimed]
+    if not pairs:
+        return []
+    rows = [{**c.entitlement, "purchase_line": line} for line, c in pairs]
+    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft)
+    now = timezone.now()
+    for chunk in iter_chunks([line.pk for line, _c in pairs], IN_CHUNK):
+        PurchaseLine.objects.filter(id__in=chunk).update(status=LineStatus.TRANSFERRED, transferred_at=now,
+                                                         reasons=[], reason_codes="")
+    for line, _c in pairs:
+        line.status, line.transferred_at, line.reasons, line.reason_codes = LineStatus.TRANSFERRED, now, [], ""
+    return [e.pk for e in created]
+
+
+def receiving_revalidate(
+    *,
+    tenant: Tenant,
+    actor: Any = None,
+    line_ids: Iterable[int] | None = None,
+    batch: ImportBatch | None = None,
+    chunk_size: int = CHUNK,
+    progress: Progress | None = None,
+) -> ReceiveResult:
+    """Validate waiting lines again and transfer those that now pass.
+
+    Call it after anything a check reads has changed: a catalog, person, cost center or contract
+    import, a new SKU alias, a corrected line. Without ``line_ids``/``batch`` every waiting line of
+    the tenant is checked, chunk by chunk in id order, with a bounded number of queries per chunk.
+    """
+    rules = Rules.for_tenant(tenant)
+    result = ReceiveResult()
+    base = PurchaseLine.objects.filter(status=LineStatus.WAITING)
+    if batch is not None:
+        base = base.filter(batch=batch)
+    wanted = sorted(set(line_ids)) if line_ids is not None else None
+    if wanted is not None and not wanted:
+        return result
+    total = len(wanted) if wanted is not None else base.count()
+    seen: dict = {}
+    done = 0
+    for lines in _waiting_chunks(base, wanted, chunk_size):
+        with transaction.atomic():
+            checked = check_lines(tenant=tenant, items=[(line.pk, line.values, _options(line.batch)) for line in lines],
+                                  rules=rules, seen=seen)
+            changed = []
+            for line, c in zip(lines, checked):
+                fields = _outcome_fields(c)
+                if any(getattr(line, k) != v for k, v in fields.items()):
+                    for k, v in fields.items():
+                        setattr(line, k, v)
+                    changed.append(line)
+            if changed:
+                PurchaseLine.objects.bulk_update(changed, [*LINE_COLUMNS, "reasons", "warnings", "reason_codes"],
+                                                 batch_size=500)
+            pairs = [(line, c) for line, c in zip(lines, checked) if c.passes and c.entitlement is not None]
+            result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
+        result.read += len(lines)
+        result.transferred += len(pairs)
+        result.waiting += len(lines) - len(pairs)
+        for c in checked:
+            for issue in c.errors:
+                result.reasons[issue.code] += 1
+        done += len(lines)
+        if progress and total:
+            progress(int(done * 100 / total), _("%(done)d of %(total)d lines checked again") % {"done": done, "total": total})
+    return result
+
+
+def _waiting_chunks(base, wanted: list[int] | None, chunk_size: int):
+    """Waiting lines in id order, a chunk at a time (keyset paging; ids given are taken in windows)."""
+    if wanted is not None:
+        for window in iter_chunks(wanted, min(chunk_size, IN_CHUNK)):
+            lines = list(base.filter(id__in=window).order_by("id").select_related("batch"))
+            if lines:
+                yield lines
+        return
+    last_id = 0
+    while True:
+        lines = list(base.filter(id__gt=last_id).order_by("id").select_related("batch")[:chunk_size])
+        if not lines:
+            return
+        last_id = lines[-1].pk
+        yield lines
+
+
+def _options(batch: ImportBatch) -> Options:
+    return Options(date_format=batch.date_format, decimal_separator=batch.decimal_separator or ".",
+                   default_currency=batch.default_currency)
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrections in the queue
+
+
+class NotWaiting(ValueError):
+    """Only waiting lines can be corrected or rejected."""
+
+
+def line_correct(*, line: PurchaseLine, actor: Any, changes: dict[str, str]) -> PurchaseLine:
+    """Correct values of a waiting line (``raw`` stays as received), audit it, and check it again."""
+    if line.status != LineStatus.WAITING:
+        raise NotWaiting(_("Line %(id)s is %(status)s; only waiting lines can be corrected.")
+                         % {"id": line.pk, "status": line.get_status_display()})
+    changes = {k: ("" if v is None else str(v).strip()) for k, v in changes.items() if k in CANONICAL}
+    before = {k: line.values.get(k, "") for k in changes}
+    changes = {k: v for k, v in changes.items() if before.get(k, "") != v}
+    if not changes:
+        return line
+    with transaction.atomic():
+        line.values = {**line.values, **changes}
+        line.save(update_fields=["values", "updated_at"])
+        audit_record(tenant=line.tenant, actor=actor, action="receiving.line.corrected", obj=line,
+                     before={k: before[k] for k in changes}, after=changes)
+        receiving_revalidate(tenant=line.tenant, actor=actor, line_ids=[line.pk])
+    line.refresh_from_db()
+    return line
+
+
+def lines_set_cost_center(*, tenant: Tenant, actor: Any, line_ids: Iterable[int], cost_center: str) -> ReceiveResult:
+    """Give the selected waiting lines one cost center (a bulk correction, audited per line)."""
+    code = (cost_center or "").strip()
+    ids = list(PurchaseLine.objects.filter(id__in=list(line_ids), status=LineStatus.WAITING).values_list("id", flat=True))
+    with transaction.atomic():
+        lines = list(PurchaseLine.objects.select_for_update().filter(id__in=ids))
+        for line in lines:
+            before = line.values.get("cost_center", "")
+            if before == code:
+                continue
+            line.values = {**line.values, "cost_center": code}
+            audit_record(tenant=tenant, actor=actor, action="receiving.line.corrected", obj=line,
+                         before={"cost_center": before}, after={"cost_center": code}, note="bulk: set cost center")
+        PurchaseLine.objects.bulk_update(lines, ["values"], batch_size=500)
+        return receiving_revalidate(tenant=tenant, actor=actor, line_ids=ids)
+
+
+def line_reject(*, line: PurchaseLine, actor: Any, note: str) -> PurchaseLine:
+    """Reject a waiting line for good: it stays (as evidence) but leaves the queue and never transfers."""
+    if line.status != LineStatus.WAITING:
+        raise NotWaiting(_("Only waiting lines can be rejected."))
+    note = (note or "").strip()
+    if not note:
+        raise ValueError(_("Say why the line is rejected."))
+    with transaction.atomic():
+        before = snapshot(line, ["status", "rejection_note"])
+        line.status = LineStatus.REJECTED
+        line.rejected_at = timezone.now()
+        line.rejected_by = actor if hasattr(actor, "username") else None
+        line.rejection_note = note[:500]
+        line.save(update_fields=["status", "rejected_at", "rejected_by", "rejection_note", "updated_at"])
+        audit_record(tenant=line.tenant, actor=actor, action="receiving.line.rejected", obj=line, before=before,
+                     after=snapshot(line, ["status", "rejection_note"]))
+    return line
+
+
+def _alias_create(*, tenant: Tenant, actor: Any, alias: str, part_number: str):
+    """Create the tenant alias through the catalog's service when it offers one, else through the model."""
+    try:
+        from catalog import services as catalog_services
+    except ImportError:
+        catalog_services = None
+    for name in ("sku_alias_create", "tenant_sku_alias_create", "alias_create"):
+        func = getattr(catalog_services, name, None) if catalog_services else None
+        if func is not None:
+            return func(tenant=tenant, actor=actor, alias=alias, part_number=part_number)
+    from catalog.models import TenantSkuAlias
+
+    existing = TenantSkuAlias.objects.annotate(_a=Upper("alias")).filter(_a=alias.upper()).first()
+    if existing is not None:
+        before = snapshot(existing)
+        existing.part_number = part_number
+        existing.save(update_fields=["part_number"])
+        audit_record(tenant=tenant, actor=actor, action="catalog.sku_alias.updated", obj=existing, before=before,
+                     after=snapshot(existing))
+        return existing
+    created = TenantSkuAlias.objects.create(tenant=tenant, alias=alias, part_number=part_number)
+    audit_record(tenant=tenant, actor=actor, action="catalog.sku_alias.created", obj=created, after=snapshot(created))
+    return created
+
+
+def sku_alias_map(*, tenant: Tenant, actor: Any, alias: str, part_number: str) -> ReceiveResult:
+    """Map an unknown part number to a catalog SKU for this tenant and clear every line waiting on it.
+
+    The alias is stored as a tenant SKU alias (the catalog reads it from then on); every waiting line
+    that carries the part number is validated again, and those that now pass are transferred.
+    """
+    from catalog.selectors import sku_resolve_many
+
+    alias, part_number = (alias or "").strip(), (part_number or "").strip()
+    if not alias or not part_number:
+        raise ValueError(_("Give the part number and the catalog SKU it means."))
+    target = sku_resolve_many(tenant=tenant, part_numbers=[part_number]).get(part_number)
+    if target is None or target.sku is None or target.via_alias:
+        raise ValueError(_("“%(p)s” is not a SKU of the catalog.") % {"p": part_number})
+    if alias.upper() == target.sku.part_number.upper():
+        raise ValueError(_("A part number cannot be an alias of itself."))
+    with transaction.atomic():
+        _alias_create(tenant=tenant, actor=actor, alias=alias, part_number=target.sku.part_number)
+        ids = list(PurchaseLine.objects.filter(status=LineStatus.WAITING).annotate(_s=Upper("sku"))
+                   .filter(_s=alias.upper()).values_list("id", flat=True))
+        audit_record(tenant=tenant, actor=actor, action="receiving.sku.mapped", object_type="catalog.tenantskualias",
+                     object_repr=f"{alias} → {target.sku.part_number}", before={"sku": alias},
+                     after={"sku": target.sku.part_number, "lines": len(ids)})
+        return receiving_revalidate(tenant=tenant, actor=actor, line_ids=ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# Undo
+
+
+class UndoBlocked(Exception):
+    """The batch cannot be undone: entitlements made from it were changed since."""
+
+    def __init__(self, blockers: list[str]):
+        super().__init__("; ".join(blockers))
+        self.blockers = blockers
+
+
+def batch_undo(*, batch: ImportBatch, actor: Any) -> int:
+    """Undo a batch: withdraw its entitlements and set its lines aside, all or nothing.
+
+    An entitlement somebody changed after the transfer blocks the undo (``UndoBlocked`` names each
+    one); nothing is withdrawn then. The lines stay as evidence, rejected with a note, and the
+    file may be imported again. Returns the number of entitlements withdrawn.
+    """
+    from entitlements.models import Entitlement
+    from entitlements.services import EntitlementChanged, entitlement_withdraw
+
+    if batch.undone_at is not None:
+        raise UndoBlocked([_("Batch %(id)s was already undone.") % {"id": batch.pk}])
+    blockers: list[str] = []
+    withdrawn = 0
+    with transaction.atomic():
+        entitlements = list(Entitlement.objects.filter(purchase_line__batch=batch).select_related("purchase_line")
+                            .order_by("id"))
+        for entitlement in entitlements:
+            line = entitlement.purchase_line
+            try:
+                with transaction.atomic():
+                    entitlement_withdraw(entitlement=entitlement, actor=actor)
+                withdrawn += 1
+            except EntitlementChanged as exc:
+                blockers.append(_("Entitlement %(e)s (from PO %(po)s line %(line)s) was changed since the transfer: "
+                                  "%(why)s") % {"e": entitlement.pk, "po": line.po_number if line else "",
+                                                "line": line.po_line if line else "", "why": exc})
+        if blockers:
+            transaction.set_rollback(True)
+            raise UndoBlocked(blockers)
+        now = timezone.now()
+        counts = dict(Counter(batch.lines.values_list("status", flat=True)))
+        batch.lines.exclude(status=LineStatus.REJECTED).update(
+            status=LineStatus.REJECTED, rejected_at=now, rejected_by=actor if hasattr(actor, "username") else None,
+            rejection_note=_("Batch undone"), reason_codes="")
+        batch.undone_at = now
+        batch.undone_by = actor if hasattr(actor, "username") else None
+        batch.save(update_fields=["undone_at", "undone_by"])
+        audit_record(tenant=batch.tenant, actor=actor, action="receiving.batch.undone", obj=batch,
+                     before={"lines": counts}, after={"entitlements_withdrawn": withdrawn})
+    return withdrawn
+
+
+# ---------------------------------------------------------------------------------------------
+# API tokens, profiles, settings
+
+TOKEN_PREFIX = "samr_"
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_token_create(*, tenant: Tenant, actor: Any, name: str) -> tuple[ApiToken, str]:
+    """Create a push token; returns it with the plain text, which is shown once and never stored."""
+    name = (name or "").strip()[:100]
+    if not name:
+        raise ValueError(_("Give the token a name (the procurement system that uses it)."))
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(tenant=tenant, name=name, prefix=raw[:12], digest=_digest(raw),
+                                        created_by=actor if hasattr(actor, "username") else None)
+        audit_record(tenant=tenant, actor=actor, action="receiving.api_token.created", obj=token,
+                     after={"name": name, "prefix": token.prefix})
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken, actor: Any) -> ApiToken:
+    if token.revoked_at is None:
+        with transaction.atomic():
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(tenant=token.tenant, actor=actor, action="receiving.api_token.revoked", obj=token,
+                         before={"active": True}, after={"active": False})
+    return token
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken | None:
+    """The active token with this text, or None. Looked up by digest before any tenant is known,
+    hence the one named, unscoped query of this app."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None
+    with scopes_disabled():
+        token = ApiToken.objects.select_related("tenant").filter(digest=_digest(raw), revoked_at__isnull=True).first()
+        if token is not None and (token.last_used_at is None
+                                  or timezone.now() - token.last_used_at > dt.timedelta(minutes=1)):
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token
+
+
+def import_profile_save(*, tenant: Tenant, actor: Any, name: str, mapping: dict[str, str], date_format: str = "",
+                        decimal_separator: str = ".", default_currency: str = "") -> ImportProfile:
+    """Create or replace a named column mapping (header in the file -> canonical column)."""
+    name = (name or "").strip()[:100]
+    if not name:
+        raise ValueError(_("Give the profile a name."))
+    mapping = {str(k).strip(): v for k, v in (mapping or {}).items() if v in CANONICAL and str(k).strip()}
+    if decimal_separator not in (".", ","):
+        raise ValueError(_("The decimal separator is a point or a comma."))
+    if date_format:
+        try:
+            dt.date(2026, 3, 31).strftime(date_format)
+            if "%" not in date_format:
+                raise ValueError
+        except ValueError as exc:
+            raise ValueError(_("“%(f)s” is not a date format such as %%d.%%m.%%Y.") % {"f": date_format}) from exc
+    with transaction.atomic():
+        profile = ImportProfile.objects.filter(name=name).first()
+        before = snapshot(profile) if profile else None
+        if profile is None:
+            profile = ImportProfile(tenant=tenant, name=name)
+        profile.mapping, profile.date_format = mapping, date_format
+        profile.decimal_separator, profile.default_currency = decimal_separator, (default_currency or "").upper()[:3]
+        profile.save()
+        audit_record(tenant=tenant, actor=actor, action="receiving.profile.saved", obj=profile, before=before,
+                     after=snapshot(profile))
+    return profile
+
+
+def receiving_settings_update(*, tenant: Tenant, actor: Any, warnings: Iterable[str], require_contract: bool,
+                              as_draft: bool, default_currency: str = "") -> Tenant:
+    """Choose which checks only warn, whether a contract is required, and whether transfers are drafts."""
+    from receiving.currencies import ISO_4217
+
+    currency = (default_currency or "").strip().upper()
+    if currency and currency not in ISO_4217:
+        raise ValueError(_("“%(c)s” is not an ISO 4217 currency code.") % {"c": currency})
+    new = {
+        "receiving_warnings": sorted(c for c in set(warnings) if c in DOWNGRADABLE),
+        "receiving_require_contract": bool(require_contract),
+        "receiving_transfer_as_draft": bool(as_draft),
+        "receiving_default_currency": currency,
+    }
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        before = {k: (tenant.settings or {}).get(k) for k in new}
+        tenant.settings = {**(tenant.settings or {}), **new}
+        tenant.save(update_fields=["settings"])
+        audit_record(tenant=tenant, actor=actor, action="receiving.settings.changed", object_type="sam.tenant",
+                     object_id=str(tenant.pk), object_repr=str(tenant), before=before, after=new)
+    return tenant

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
+from django_scopes.manager import DisabledQuerySet
 
 DEFAULT_RELEVANT_STATUSES = ["active", "in use"]
 
@@ -69,12 +70,46 @@ class Membership(models.Model):
         return role_has_perm(self.role, perm)
 
 
+class StrictDisabledQuerySet(DisabledQuerySet):
+    """django-scopes' refusal of unscoped queries, closing the paths it leaves open.
+
+    ``DisabledQuerySet`` lets ``exists()``, ``exclude()``, ``in_bulk()``, ``contains()`` and a few
+    others through, so ``Device.objects.exists()`` outside a scope would look at every tenant.
+    """
+
+    exists = DisabledQuerySet.error
+    exclude = DisabledQuerySet.error
+    in_bulk = DisabledQuerySet.error
+    contains = DisabledQuerySet.error
+    explain = DisabledQuerySet.error
+    bulk_update = DisabledQuerySet.error
+    select_related = DisabledQuerySet.error
+    prefetch_related = DisabledQuerySet.error
+    distinct = DisabledQuerySet.error
+    defer = DisabledQuerySet.error
+    extra = DisabledQuerySet.error
+    alias = DisabledQuerySet.error
+    intersection = DisabledQuerySet.error
+    difference = DisabledQuerySet.error
+    __repr__ = DisabledQuerySet.error
+
+
+class TenantManager(type(ScopedManager(tenant="tenant"))):
+    """The scoped manager of every tenant table: outside ``scope(tenant=...)`` every read raises."""
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if type(queryset) is DisabledQuerySet:
+            queryset.__class__ = StrictDisabledQuerySet
+        return queryset
+
+
 class TenantModel(models.Model):
     """Base of every tenant-owned table: the tenant column and a manager that refuses unscoped use."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", editable=False)
 
-    objects = ScopedManager(tenant="tenant")
+    objects = TenantManager()
 
     class Meta:
         abstract = True

@@ -111,6 +111,7 @@ class MembersView(TenantView):
 
 class MemberChangeView(TenantView):
     permission = "members.manage"
+    model = Membership
 
     def post(self, request, pk: int):
         membership = get_object_or_404(Membership, pk=pk, tenant=self.tenant)
@@ -137,24 +138,100 @@ class MemberChangeView(TenantView):
 
 
 class AuditView(TenantView):
+    """The audit trail: who changed what and when, filterable, paginated, exportable as TSV."""
+
     permission = "audit.view"
+    TEXT_FILTERS = ("action", "object_type", "actor_label")
 
     def get(self, request):
         from django.core.paginator import Paginator
 
+        qs, filters = self.filtered(request.GET)
+        fmt = request.GET.get("export", "")
+        if fmt:
+            return self.export(qs, fmt)
+        page = Paginator(qs, 50).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        export_query = query.copy()
+        export_query.pop("export", None)
+        template = "sam/audit.html#results" if request.htmx and not request.htmx.boosted else "sam/audit.html"
+        response = self.render(template, {"page": page, "filters": filters, "query": query.urlencode(),
+                                          "export_query": export_query.urlencode()})
+        response["Vary"] = "HX-Request"
+        return response
+
+    def filtered(self, params):
+        """The events matching the filter bar: text filters (contains), exact object id, date range."""
+        import datetime as dt
+
         qs = AuditEvent.objects.select_related("actor").order_by("-at", "-id")
-        for field in ("action", "object_type", "object_id", "actor_label"):
-            value = request.GET.get(field, "").strip()
+        filters = {}
+        for field in self.TEXT_FILTERS:
+            value = params.get(field, "").strip()
+            filters[field] = value
             if value:
                 qs = qs.filter(**{f"{field}__icontains": value})
-        page = Paginator(qs, 50).get_page(request.GET.get("page"))
-        return self.render("sam/audit.html", {"page": page, "filters": request.GET})
+        object_id = params.get("object_id", "").strip()
+        filters["object_id"] = object_id
+        if object_id:
+            qs = qs.filter(object_id=object_id)
+        for name, lookup in (("date_from", "at__date__gte"), ("date_to", "at__date__lte")):
+            value = params.get(name, "").strip()
+            filters[name] = value
+            if value:
+                try:
+                    qs = qs.filter(**{lookup: dt.date.fromisoformat(value)})
+                except ValueError:
+                    filters[name] = ""
+        return qs, filters
+
+    def export(self, qs, fmt: str):
+        from django.http import HttpResponse, StreamingHttpResponse
+        from django_scopes import scope
+
+        from sam.exports import FORMATS, iter_delimited, xlsx_bytes
+
+        if fmt not in FORMATS:
+            return HttpResponse(f"Unknown format {fmt!r}", status=400, content_type="text/plain")
+        header = ["at", "actor", "action", "object_type", "object_id", "object", "field", "before", "after", "note"]
+        tenant = self.tenant
+
+        def rows():
+            for event in qs.order_by("at", "id").iterator(chunk_size=2000):
+                changes = event.changes or [("", None, None)]
+                for name, old, new in changes:
+                    yield [event.at, event.actor_label, event.action, event.object_type, event.object_id,
+                           event.object_repr, name, _flat(old), _flat(new), event.note]
+
+        filename = f"{tenant.slug}-audit.{fmt}"
+        if fmt == "xlsx":
+            response = HttpResponse(xlsx_bytes(header, rows(), title="audit"), content_type=FORMATS[fmt])
+        else:
+            def stream():
+                with scope(tenant=tenant):  # streamed after the middleware left the scope
+                    yield from (chunk.encode("utf-8") for chunk in iter_delimited(header, rows(), fmt))
+
+            response = StreamingHttpResponse(stream(), content_type=f"{FORMATS[fmt]}; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+def _flat(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)
 
 
 class JobView(TenantView):
     """A job's progress; HTMX polls the partial until the job finishes."""
 
     permission = "jobs.view"
+    model = Job
 
     def get(self, request, pk: int):
         job = get_object_or_404(Job, pk=pk)

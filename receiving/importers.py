@@ -22,8 +22,8 @@ from sam.importing import (
     ImportResult,
     Kind,
     normalise_header,
+    Table,
     read_table,
-    records,
     register_kind,
 )
 
@@ -84,6 +84,62 @@ def _profile(profile: Any, tenant) -> Any:
     return found
 
 
+def header_mapping(header: list[str], mapping: dict[str, str] | None = None) -> dict[int, str]:
+    """Column index -> canonical column: detected from the synonyms, then the given mapping on top.
+
+    ``mapping`` is {header text: canonical column}; an empty canonical column ignores that header.
+    """
+    auto, _unknown = KINDS[KIND].header_map(header)
+    if not mapping:
+        return auto
+    wanted = {normalise_header(k): v for k, v in mapping.items()}
+    out = dict(auto)
+    for index, text in enumerate(header):
+        key = normalise_header(text)
+        if key in wanted:
+            canonical = wanted[key]
+            out.pop(index, None)
+            if canonical in COLUMNS:
+                for other in [i for i, c in out.items() if c == canonical]:
+                    out.pop(other)
+                out[index] = canonical
+    return out
+
+
+def table_rows(table: Table, index_map: dict[int, str]) -> list[tuple[int, dict[str, str]]]:
+    """The table's rows as (row number, {canonical: text}); row 1 is the header."""
+    return [(number, {c: (row[i].strip() if i < len(row) else "") for i, c in index_map.items()})
+            for number, row in enumerate(table.rows, start=2)]
+
+
+def receive_upload(*, tenant, actor, data: bytes, filename: str, mapping: dict[str, str] | None,
+                   profile=None, options: Options | None = None, job=None):
+    """The browser's path: read the uploaded file with the admin's mapping and receive its lines.
+
+    Raises ImportFileError (nothing written) when the file cannot be read or lacks required columns.
+    """
+    from receiving.services import check_file_size, receiving_receive
+
+    check_file_size(len(data))
+    table = read_table(data, kind=KIND, filename=filename)
+    rows = table_rows(table, header_mapping(table.header, mapping))
+    require_columns(rows)
+    progress = None
+    if job is not None:
+        from sam.jobs import job_progress
+
+        def progress(percent: int, message: str) -> None:
+            job_progress(job=job, progress=percent, message=message)
+
+    outcome = receiving_receive(tenant=tenant, actor=actor, rows=rows, source=_source_kind(actor), filename=filename,
+                                file_bytes=data, options=options or Options(), profile=profile, progress=progress)
+    if outcome.transferred:
+        from requirements_engine.services import recompute_request
+
+        recompute_request(tenant=tenant, reason="procurement upload", actor=actor)
+    return outcome
+
+
 def require_columns(rows: list[tuple[int, dict[str, str]]]) -> None:
     """A procurement file needs lines, and a part number and quantity column."""
     if not rows:
@@ -113,7 +169,7 @@ def import_procurement(*, tenant, rows, as_of: dt.date, actor, job=None, profile
     override = {**(chosen.mapping if chosen else {}), **(mapping or {})}
     if override:
         table = read_table(data, kind=KIND, filename=filename)
-        rows, _unknown = records(KINDS[KIND], table, override)
+        rows = table_rows(table, header_mapping(table.header, override))
     require_columns(rows)
     options = Options(date_format=chosen.date_format if chosen else "",
                       decimal_separator=chosen.decimal_separator if chosen else ".",

@@ -1,0 +1,200 @@
+"""Reading receiving inspection: the queue, its counts, and the collection rate.
+
+Every selector issues a fixed number of queries; counts are SQL aggregates, never Python loops over
+lines.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate, Upper
+from django.utils import timezone
+
+from receiving.models import ImportBatch, LineStatus, PurchaseLine
+from sam.models import Tenant
+
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0–7 days", 0, 7), ("8–30 days", 8, 30), ("31–90 days", 31, 90), ("over 90 days", 91, None),
+)
+
+
+@dataclass
+class QueueFilters:
+    reason: str = ""
+    batch: int | None = None
+    supplier: str = ""
+    publisher: str = ""
+    sku: str = ""
+    min_age_days: int | None = None
+    status: str = LineStatus.WAITING
+
+    @classmethod
+    def from_query(cls, params: Any) -> QueueFilters:
+        def number(key: str) -> int | None:
+            try:
+                return int(params.get(key, "")) if str(params.get(key, "")).strip() else None
+            except ValueError:
+                return None
+
+        status = params.get("status", LineStatus.WAITING)
+        return cls(reason=params.get("reason", "").strip(), batch=number("batch"),
+                   supplier=params.get("supplier", "").strip(), publisher=params.get("publisher", "").strip(),
+                   sku=params.get("sku", "").strip(), min_age_days=number("age"),
+                   status=status if status in LineStatus.values else LineStatus.WAITING)
+
+
+def queue_lines(*, tenant: Tenant, filters: QueueFilters) -> QuerySet[PurchaseLine]:
+    """Lines of the queue (waiting by default), oldest first, filtered in SQL."""
+    qs = PurchaseLine.objects.filter(status=filters.status)
+    if filters.reason:
+        qs = qs.filter(reason_codes__contains=f",{filters.reason},")
+    if filters.batch:
+        qs = qs.filter(batch_id=filters.batch)
+    if filters.supplier:
+        qs = qs.filter(supplier__icontains=filters.supplier)
+    if filters.publisher:
+        qs = qs.filter(publisher__icontains=filters.publisher)
+    if filters.sku:
+        qs = qs.annotate(_sku=Upper("sku")).filter(_sku=filters.sku.upper())
+    if filters.min_age_days is not None:
+        qs = qs.filter(received_at__lte=timezone.now() - dt.timedelta(days=filters.min_age_days))
+    return qs.order_by("id")
+
+
+def reason_counts(*, tenant: Tenant, batch: int | None = None) -> list[tuple[str, int]]:
+    """Waiting lines per reason code, most frequent first (one grouped query over code combinations)."""
+    qs = PurchaseLine.objects.filter(status=LineStatus.WAITING)
+    if batch:
+        qs = qs.filter(batch_id=batch)
+    counts: Counter = Counter()
+    for codes, n in qs.values_list("reason_codes").annotate(n=Count("id")).order_by():
+        for code in (codes or "").strip(",").split(","):
+            if code:
+                counts[code] += n
+    return counts.most_common()
+
+
+def unknown_sku_groups(*, tenant: Tenant, limit: int = 15) -> list[dict[str, Any]]:
+    """The part numbers most waiting lines fail on (unknown or ambiguous), for mapping them at once."""
+    rows = (PurchaseLine.objects.filter(status=LineStatus.WAITING)
+            .filter(Q(reason_codes__contains=",sku.unknown,") | Q(reason_codes__contains=",sku.ambiguous,"))
+            .values("sku").annotate(n=Count("id"), amount=Sum("amount")).order_by("-n", "sku")[:limit])
+    return [{"sku": r["sku"], "lines": r["n"], "amount": r["amount"] or Decimal(0)} for r in rows]
+
+
+@dataclass
+class Rate:
+    received: int = 0
+    transferred: int = 0
+    waiting: int = 0
+    rejected: int = 0
+    value_received: Decimal = Decimal(0)
+    value_transferred: Decimal = Decimal(0)
+
+    @property
+    def by_lines(self) -> float | None:
+        counted = self.received - self.rejected
+        return round(100 * self.transferred / counted, 1) if counted else None
+
+    @property
+    def by_value(self) -> float | None:
+        return round(float(100 * self.value_transferred / self.value_received), 1) if self.value_received else None
+
+
+def _rate(qs) -> Rate:
+    agg = qs.aggregate(
+        received=Count("id"),
+        transferred=Count("id", filter=Q(status=LineStatus.TRANSFERRED)),
+        waiting=Count("id", filter=Q(status=LineStatus.WAITING)),
+        rejected=Count("id", filter=Q(status=LineStatus.REJECTED)),
+        value_received=Sum("amount", filter=~Q(status=LineStatus.REJECTED)),
+        value_transferred=Sum("amount", filter=Q(status=LineStatus.TRANSFERRED)),
+    )
+    return Rate(received=agg["received"], transferred=agg["transferred"], waiting=agg["waiting"],
+                rejected=agg["rejected"], value_received=agg["value_received"] or Decimal(0),
+                value_transferred=agg["value_transferred"] or Decimal(0))
+
+
+def collection_rate(*, tenant: Tenant, batch: int | None = None) -> Rate:
+    """Lines received, transferred, waiting, rejected, and the rate by lines and by value.
+
+    Rejected lines are set aside for good, so they count neither for nor against the rate.
+    """
+    qs = PurchaseLine.objects.all()
+    if batch:
+        qs = qs.filter(batch_id=batch)
+    return _rate(qs)
+
+
+def batch_rates(*, tenant: Tenant, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest batches with their counts (one grouped query)."""
+    batches = list(ImportBatch.objects.order_by("-created_at", "-id")[:limit])
+    ids = [b.pk for b in batches]
+    stats = {r["batch_id"]: r for r in PurchaseLine.objects.filter(batch_id__in=ids).values("batch_id").annotate(
+        received=Count("id"), transferred=Count("id", filter=Q(status=LineStatus.TRANSFERRED)),
+        waiting=Count("id", filter=Q(status=LineStatus.WAITING)),
+        rejected=Count("id", filter=Q(status=LineStatus.REJECTED))).order_by()}
+    out = []
+    for b in batches:
+        s = stats.get(b.pk, {"received": 0, "transferred": 0, "waiting": 0, "rejected": 0})
+        counted = s["received"] - s["rejected"]
+        out.append({"batch": b, **{k: s[k] for k in ("received", "transferred", "waiting", "rejected")},
+                    "rate": round(100 * s["transferred"] / counted, 1) if counted else None})
+    return out
+
+
+def ageing(*, tenant: Tenant) -> list[tuple[str, int]]:
+    """Waiting lines by how long they have waited."""
+    now = timezone.now()
+    aggregates = {}
+    for label, low, high in AGE_BUCKETS:
+        cond = Q(received_at__lte=now - dt.timedelta(days=low))
+        if high is not None:
+            cond &= Q(received_at__gt=now - dt.timedelta(days=high + 1))
+        aggregates[label] = Count("id", filter=cond)
+    row = PurchaseLine.objects.filter(status=LineStatus.WAITING).aggregate(**aggregates)
+    return [(label, row[label]) for label, _l, _h in AGE_BUCKETS]
+
+
+def trend(*, tenant: Tenant, days: int = 90) -> dict[str, list]:
+    """Per day of the last ``days``: lines received, and lines transferred (by their transfer day)."""
+    since = timezone.now() - dt.timedelta(days=days)
+    received = dict(PurchaseLine.objects.filter(received_at__gte=since).annotate(d=TruncDate("received_at"))
+                    .values_list("d").annotate(n=Count("id")).order_by())
+    transferred = dict(PurchaseLine.objects.filter(transferred_at__gte=since).annotate(d=TruncDate("transferred_at"))
+                       .values_list("d").annotate(n=Count("id")).order_by())
+    days_seen = sorted(set(received) | set(transferred))
+    return {"labels": [d.isoformat() for d in days_seen], "received": [received.get(d, 0) for d in days_seen],
+            "transferred": [transferred.get(d, 0) for d in days_seen]}
+
+
+def my_queues(*, user) -> list[dict[str, Any]]:
+    """For clearing staff in several tenants: waiting lines per tenant and reason.
+
+    Only tenants where the user holds ``receiving.view``; the scope is entered for exactly those.
+    """
+    from django_scopes import scope
+
+    from sam.models import Membership
+
+    tenants = [m.tenant for m in Membership.objects.filter(user=user).select_related("tenant")
+               if m.has_perm("receiving.view")]
+    if not tenants:
+        return []
+    with scope(tenant=tenants):
+        rows = (PurchaseLine.objects.filter(tenant__in=tenants, status=LineStatus.WAITING)
+                .values_list("tenant_id", "reason_codes").annotate(n=Count("id")).order_by())
+        per: dict[int, Counter] = {t.pk: Counter() for t in tenants}
+        totals: Counter = Counter()
+        for tenant_id, codes, n in rows:
+            totals[tenant_id] += n
+            for code in (codes or "").strip(",").split(","):
+                if code:
+                    per[tenant_id][code] += n
+    return [{"tenant": t, "waiting": totals[t.pk], "reasons": per[t.pk].most_common()}
+            for t in sorted(tenants, key=lambda t: t.name)]

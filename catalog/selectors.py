@@ -571,3 +571,63 @@ def fingerprints_unknown(*, tenant: Tenant) -> QuerySet:
     return (Fingerprint.objects.filter(tenant=tenant, classification=Classification.UNKNOWN)
             .annotate(installation_count=Count("installations"))
             .order_by("-installation_count", "publisher", "name", "version"))
+
+
+def products_search(*, tenant: Tenant | None, q: str = "", publisher: str = "", title: str = "",
+                    limit: int = 20) -> list[Product]:
+    """Visible products whose four columns contain every word of ``q`` (autocomplete), optionally
+    narrowed to one publisher and title (exact, case-insensitive)."""
+    qs = products_visible(tenant=tenant).select_related("publisher")
+    for word in (q or "").split():
+        qs = qs.filter(Q(publisher__name__icontains=word) | Q(title__icontains=word) | Q(version__icontains=word)
+                       | Q(edition__icontains=word))
+    if publisher:
+        qs = qs.filter(publisher__name__iexact=publisher)
+    if title:
+        qs = qs.filter(title__iexact=title)
+    return list(qs.order_by("publisher__name", "title", "version_sort", "edition")[:limit])
+
+
+def publisher_names_search(*, tenant: Tenant | None, q: str = "", limit: int = 20) -> list[str]:
+    """Names of visible publishers containing ``q`` (the first step of the product picker)."""
+    qs = publishers_visible(tenant=tenant)
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return list(qs.order_by("name").values_list("name", flat=True)[:limit])
+
+
+def product_titles_search(*, tenant: Tenant | None, publisher: str, q: str = "", limit: int = 20) -> list[str]:
+    """Distinct titles of one publisher's visible products containing ``q`` (the second step)."""
+    qs = products_visible(tenant=tenant).filter(publisher__name__iexact=publisher)
+    if q:
+        qs = qs.filter(title__icontains=q)
+    return list(qs.order_by("title").values_list("title", flat=True).distinct()[:limit])
+
+
+def product_detail(*, tenant: Tenant, product: Product) -> dict:
+    """Everything the product page shows, in a fixed number of queries."""
+    from inventory.models import Fingerprint
+
+    terms = product_terms_effective(tenant=tenant, product_ids=[product.pk])[product.pk]
+    bundles = bundle_components_effective(tenant=tenant)
+    component_ids = bundles.get(product.pk, set())
+    in_bundles = {b for b, comps in bundles.items() if product.pk in comps}
+    related = {p.pk: p for p in products_visible(tenant=tenant).filter(pk__in=component_ids | in_bundles)
+               .select_related("publisher")}
+    lookup = edition_rank_lookup(tenant=tenant)
+    fingerprints = list(Fingerprint.objects.filter(tenant=tenant, product=product)
+                        .annotate(installation_count=Count("installations"))
+                        .order_by("-installation_count", "name")[:200])
+    rules = [r for r in fingerprint_rules_effective(tenant=tenant) if r.product_id == product.pk]
+    models = license_models_effective(tenant=tenant)
+    return {
+        "terms": terms,
+        "default_model": models.get(terms.default_license_model),
+        "skus": skus_for_product(tenant=tenant, product_id=product.pk),
+        "covered": product_versions_covered(tenant=tenant, product=product),
+        "edition_rank": lookup(product.publisher.name, product.title, product.edition),
+        "components": sorted((related[c] for c in component_ids if c in related), key=str),
+        "bundles": sorted((related[b] for b in in_bundles if b in related), key=str),
+        "fingerprints": fingerprints,
+        "rules": rules,
+    }

@@ -274,7 +274,7 @@ def requirements_compute(*, tenant: Tenant, as_of: dt.date, scope: EngineScope |
     return {
         "scope": scope.label(),
         "planned": len(desired),
-        "errors": sum(1 for e in desired.values() if e.error),
+        "requirement_errors": sum(1 for e in desired.values() if e.error),
         **writer.stats,
         "timings": timings,
     }
@@ -294,13 +294,13 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
 
     summaries = [requirements_compute(tenant=tenant, as_of=as_of, scope=s, job=job, on_stage=on_stage)
                  for s in _resolve_scope(changed=changed)]
-    total = {k: sum(s.get(k, 0) for s in summaries) for k in ("created", "updated", "deleted", "errors")}
+    total = {k: sum(s.get(k, 0) for s in summaries) for k in ("created", "updated", "deleted", "requirement_errors")}
     count = Requirement.objects.count()
     if job is not None:
         job_progress(job=job, progress=85, message="computing the balance")
     balance = balance_compute(tenant=tenant, as_of=as_of, job=job) or {}
     summary_text = (f"{count} requirements ({total['created']} new, {total['updated']} changed, "
-                    f"{total['deleted']} removed, {total['errors']} with errors)")
+                    f"{total['deleted']} removed, {total['requirement_errors']} with errors)")
     return {
         "as_of": as_of.isoformat(),
         "requirements": count,

@@ -152,6 +152,23 @@ def _solve_component(arcs: list[tuple], demands: dict, classes: list[SupplyClass
                 left_cap[c] -= amount
         return flows
 
+    # When every position can be filled from its own exact licenses, filling each from its cheapest
+    # exact licenses is optimal: no shortfall, and any right-based unit costs more than any exact one.
+    exact_capacity: dict = defaultdict(int)
+    for c, p, _cost, rule in arcs:
+        if rule == "exact":
+            exact_capacity[p] += caps[c]
+    if all(exact_capacity[p] >= demands[p] for p in positions):
+        left_demand = {p: demands[p] for p in positions}
+        left_cap = dict(caps)
+        for c, p, _cost, _rule in sorted((a for a in arcs if a[3] == "exact"), key=lambda a: (a[1], a[2], a[0])):
+            amount = min(left_demand[p], left_cap[c])
+            if amount > 0:
+                flows[(c, p)] = amount
+                left_demand[p] -= amount
+                left_cap[c] -= amount
+        return flows
+
     graph = nx.DiGraph()
     max_cost = max(a[2] for a in arcs)
     # The bypass costs more than any augmenting path can save, so shortfall is minimised first.

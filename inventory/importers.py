@@ -328,10 +328,10 @@ def cost_centers_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = N
 
 def _present(rows: Rows, columns: tuple[str, ...]) -> list[str]:
     """The optional columns the file has (records carry exactly the mapped columns)."""
-    if not rows:
-        return []
-    first = rows[0][1]
-    return [c for c in columns if c in first]
+    present: set[str] = set()
+    for _row_no, row in rows:
+        present.update(row)
+    return [c for c in columns if c in present]
 
 
 def _unique_in_file(key: str, seen: set[str]) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.html import format_html, format_html_join
@@ -196,7 +197,8 @@ class FingerprintClassify(CatalogMixin, TenantView):
     model = Fingerprint
 
     def _get(self, pk: int):
-        return get_object_or_404(Fingerprint.objects.select_related("product__publisher"), pk=pk)
+        return get_object_or_404(Fingerprint.objects.select_related("product__publisher")
+                                 .annotate(installation_count=Count("installations")), pk=pk)
 
     def get(self, request, pk: int):
         fp = self._get(pk)

@@ -152,13 +152,13 @@ def ageing(*, tenant: Tenant) -> list[tuple[str, int]]:
     """Waiting lines by how long they have waited."""
     now = timezone.now()
     aggregates = {}
-    for label, low, high in AGE_BUCKETS:
+    for index, (_label, low, high) in enumerate(AGE_BUCKETS):
         cond = Q(received_at__lte=now - dt.timedelta(days=low))
         if high is not None:
             cond &= Q(received_at__gt=now - dt.timedelta(days=high + 1))
-        aggregates[label] = Count("id", filter=cond)
+        aggregates[f"b{index}"] = Count("id", filter=cond)
     row = PurchaseLine.objects.filter(status=LineStatus.WAITING).aggregate(**aggregates)
-    return [(label, row[label]) for label, _l, _h in AGE_BUCKETS]
+    return [(label, row[f"b{index}"]) for index, (label, _l, _h) in enumerate(AGE_BUCKETS)]
 
 
 def trend(*, tenant: Tenant, days: int = 90) -> dict[str, list]:

@@ -534,7 +534,10 @@ def import_profile_save(*, tenant: Tenant, actor: Any, name: str, mapping: dict[
 
 def receiving_settings_update(*, tenant: Tenant, actor: Any, warnings: Iterable[str], require_contract: bool,
                               as_draft: bool, default_currency: str = "") -> Tenant:
-    """Choose which checks only warn, whether a contract is required, and whether transfers are drafts."""
+    """Choose which checks only warn, whether a contract is required, and whether transfers are drafts.
+
+    Waiting lines are checked again under the new settings. Returns the updated tenant.
+    """
     from receiving.currencies import ISO_4217
 
     currency = (default_currency or "").strip().upper()
@@ -553,4 +556,6 @@ def receiving_settings_update(*, tenant: Tenant, actor: Any, warnings: Iterable[
         tenant.save(update_fields=["settings"])
         audit_record(tenant=tenant, actor=actor, action="receiving.settings.changed", object_type="sam.tenant",
                      object_id=str(tenant.pk), object_repr=str(tenant), before=before, after=new)
+    # New rules may clear (or hold back) waiting lines: check them again under the new settings.
+    receiving_revalidate(tenant=tenant, actor=actor)
     return tenant

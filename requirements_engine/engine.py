@@ -23,10 +23,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 
 from requirements_engine import catalog_inputs
+from requirements_engine.bulk import batch_size, upsert
 from requirements_engine.foundations import (
     EngineScope,
     Estate,
@@ -54,9 +55,7 @@ DELTA_LIMIT = 20_000
 StageHook = Callable[[str], None]
 
 
-def _batch_size() -> int:
-    # SQLite caps a statement at 999 parameters (Django splits further itself); PostgreSQL takes more.
-    return 2000 if connection.vendor == "postgresql" else 500
+_batch_size = batch_size
 
 
 def _scoped(qs: QuerySet, scope: EngineScope, *, consumer_field: str, product_field: str) -> Iterable[QuerySet]:
@@ -109,8 +108,8 @@ class Writer:
             self.stats["updated" if old is not None else "created"] += 1
             is_device = e.consumer_key.startswith("d:")
             cid = int(e.consumer_key[2:])
-            rows.append(Requirement(
-                tenant=self.tenant, consumer_key=e.consumer_key, product_id=e.product_id, manual=False,
+            rows.append(dict(
+                tenant_id=self.tenant.id, consumer_key=e.consumer_key, product_id=e.product_id, manual=False,
                 consumer_type=ConsumerType.DEVICE if is_device else ConsumerType.PERSON,
                 device_id=cid if is_device else None, person_id=None if is_device else cid,
                 license_model=e.license_model, quantity=e.quantity, expression=e.expression,
@@ -120,11 +119,8 @@ class Writer:
             ))
         if rows:
             with transaction.atomic():
-                Requirement.objects.bulk_create(
-                    rows, batch_size=_batch_size(), update_conflicts=True,
-                    unique_fields=["tenant", "consumer_key", "product"],
-                    update_fields=[*VALUE_FIELDS, "updated_at"],
-                )
+                upsert(Requirement, rows, unique_fields=["tenant", "consumer_key", "product"],
+                       update_fields=[*VALUE_FIELDS, "updated_at"])
         self._read_ids()
 
     def _read_ids(self) -> None:
@@ -149,16 +145,15 @@ class Writer:
                 if old is not None and (old.source, old.first_seen, old.last_true) == (f.source, f.first_seen,
                                                                                        f.last_true):
                     continue
-                rows.append(Foundation(tenant=self.tenant, requirement_id=req_id, kind=f.kind,
-                                       source_key=f.source_key, source=f.source, first_seen=f.first_seen,
-                                       last_true=f.last_true))
+                rows.append(dict(tenant_id=self.tenant.id, requirement_id=req_id, kind=f.kind,
+                                 source_key=f.source_key, source=f.source, first_seen=f.first_seen,
+                                 last_true=f.last_true))
         stale = sorted(old.id for key, old_map in self.old_founds.items() for fkey, old in old_map.items()
                        if key not in self.desired or fkey not in self.desired[key].founds)
         with transaction.atomic():
             if rows:
-                Foundation.objects.bulk_create(rows, batch_size=_batch_size(), update_conflicts=True,
-                                               unique_fields=["tenant", "requirement", "kind", "source_key"],
-                                               update_fields=["source", "first_seen", "last_true"])
+                upsert(Foundation, rows, unique_fields=["tenant", "requirement", "kind", "source_key"],
+                       update_fields=["source", "first_seen", "last_true"])
             for chunk in chunks(stale):
                 Foundation.objects.filter(id__in=chunk).delete()
         self.stats["foundations_written"] = len(rows)

@@ -145,6 +145,10 @@ class Planner:
         self.old_reqs = existing_requirements
         self.manual_keys = {k for k, r in existing_requirements.items() if r.manual}
         self.desired: dict[Key, Desired] = {}
+        # Many consumers share the same hardware: evaluate each (expression, facts used) once.
+        self._facts: dict[str, dict[str, Any]] = {}
+        self._names: dict[str, tuple[str, ...] | ExpressionError] = {}
+        self._values: dict[tuple, Decimal | ExpressionError] = {}
 
     # --- helpers ---------------------------------------------------------------------------------
     def model_of(self, product_id: int) -> LicenseModelRule | None:
@@ -308,16 +312,33 @@ class Planner:
             # Ineffective license model: the requirement is tracked but needs no entitlement.
             e.quantity = ZERO
             return
-        facts = consumer_facts(self.estate, e.consumer_key, self.lookup)
+        facts = self._facts.get(e.consumer_key)
+        if facts is None:
+            facts = self._facts[e.consumer_key] = consumer_facts(self.estate, e.consumer_key, self.lookup)
         if facts.get("core_factor") is not None:
             e.core_factor = facts["core_factor"]
-        try:
-            used = names_used(model.quantity)
-            e.expression_values = {n: _plain(facts.get(n)) for n in sorted(used)}
-            value = evaluate(model.quantity, facts)
-        except ExpressionError as exc:
+        names = self._names.get(model.quantity)
+        if names is None:
+            try:
+                names = tuple(sorted(names_used(model.quantity)))
+            except ExpressionError as exc:
+                names = exc
+            self._names[model.quantity] = names
+        if isinstance(names, ExpressionError):
+            value: Decimal | ExpressionError = names
+        else:
+            e.expression_values = {n: _plain(facts[n]) for n in names if facts.get(n) is not None}
+            cache_key = (model.quantity, tuple(facts.get(n) for n in names))
+            value = self._values.get(cache_key)
+            if value is None:
+                try:
+                    value = evaluate(model.quantity, facts)
+                except ExpressionError as exc:
+                    value = exc
+                self._values[cache_key] = value
+        if isinstance(value, ExpressionError):
             # Missing data gives an error on the requirement, never a guessed number.
-            e.error = f"quantity cannot be computed: {exc}"[:300]
+            e.error = f"quantity cannot be computed: {value}"[:300]
             e.quantity = ZERO
             return
         value = max(value, ZERO)

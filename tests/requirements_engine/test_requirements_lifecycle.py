@@ -270,3 +270,19 @@ def test_the_consolidation_and_second_copy_links_survive_a_rerun(in_tenant_a):
     host = Requirement.objects.get(device__name="HOST", product__title="Windows Server")
     assert host.quantity == 32  # max(max(16, 8) * 2, 16)
     assert host.foundations.filter(kind=FoundationKind.CONSOLIDATION).count() == 2
+
+
+def test_the_copy_upsert_of_large_sets_writes_the_same_rows_as_the_orm_path(tenant_a, tenant_b, monkeypatch):
+    from requirements_engine import bulk
+
+    for tenant, threshold in ((tenant_a, 1), (tenant_b, 10**9)):
+        monkeypatch.setattr(bulk, "COPY_THRESHOLD", threshold)  # 1: PostgreSQL takes the COPY path
+        with scope(tenant=tenant):
+            build_estate(tenant, 10)
+            recompute_tenant(tenant=tenant, as_of=AS_OF)
+            Installation.objects.filter(device__name="PC-001").delete()
+            recompute_tenant(tenant=tenant, as_of=day(300))
+    with scope(tenant=tenant_a):
+        copied = exported(tenant_a)
+    with scope(tenant=tenant_b):
+        assert exported(tenant_b) == copied

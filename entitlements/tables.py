@@ -69,7 +69,7 @@ class EntitlementTable(tables.Table):
                            record.get_state_display())
 
     def value_state(self, record, value):
-        return value
+        return record.state
 
     def render_title(self, record, value):
         if not self.tenant_slug:
@@ -83,13 +83,13 @@ class EntitlementTable(tables.Table):
         return record.get_type_display()
 
     def value_type(self, record, value):
-        return value
+        return record.type
 
     def render_term(self, record, value):
         return record.get_term_display()
 
     def value_term(self, record, value):
-        return value
+        return record.term
 
     def render_links(self, record):
         parts = []

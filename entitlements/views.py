@@ -234,7 +234,7 @@ class EditorMixin:
                 "keys": list(ent.license_keys.all()),
                 "documents": list(ent.documents.all()),
                 "key_form": LicenseKeyForm(), "document_form": DocumentForm(),
-                "convert_form": ConvertForm(initial={"metric": ent.metric or "core", "units": 1}),
+                "convert_form": ConvertForm(prefix="convert", initial={"metric": ent.metric or "core", "units": 1}),
             })
         return self.render("entitlements/editor.html", ctx, status=status)
 
@@ -328,7 +328,7 @@ class EntitlementActionView(TenantView):
                 messages.success(request, _("Deleted."))
                 return HttpResponseRedirect(self.tenant_url("entitlements:list"))
             elif action == "convert":
-                form = ConvertForm(request.POST)
+                form = ConvertForm(request.POST, prefix="convert")
                 if not form.is_valid():
                     messages.error(request, _("Give the new metric and quantity."))
                     return HttpResponseRedirect(edit_url)
@@ -375,6 +375,11 @@ class ComputeView(TenantView):
         quantity = None if unlimited else _decimal(p.get("quantity", ""))
         units = _decimal(p.get("units", "")) or Decimal(1)
         term = p.get("term") or Term.PERPETUAL
+        sku = (p.get("sku") or "").strip()
+        if sku:  # fields the SKU locks are disabled in the page, so not posted: take them from the SKU
+            locked = services.sku_defaults(tenant=self.tenant, part_numbers=[sku]).get(sku) or {}
+            units = locked.get("units") or units
+            term = locked.get("term") or term
         start, end = _date(p.get("start_date", "")), _date(p.get("end_date", ""))
         months = p.get("duration_months", "").strip()
         months = int(months) if months.isdigit() else None

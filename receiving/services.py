@@ -144,7 +144,7 @@ def receiving_receive(
                              fingerprint=fp, **_outcome_fields(c))
                 for (row_no, values, fp), c in zip(chunk, checked)
             ]
-            PurchaseLine.objects.bulk_create(lines, batch_size=500)
+            PurchaseLine.objects.bulk_create(lines, batch_size=1000)
             pairs = [(line, c) for line, c in zip(lines, checked) if c.passes and c.entitlement is not None]
             result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
         result.created += len(lines)

@@ -8,6 +8,7 @@ app_name = "receiving"
 
 urlpatterns = [
     path("", views.QueueView.as_view(), name="queue"),
+    path("summary/", views.QueueSummaryView.as_view(), name="queue-summary"),
     path("lines/<int:pk>/fix/", views.LineFixView.as_view(), name="line-fix"),
     path("lines/<int:pk>/reject/", views.LineRejectView.as_view(), name="line-reject"),
     path("alias/", views.AliasMapView.as_view(), name="alias-map"),

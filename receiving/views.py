@@ -75,16 +75,28 @@ class QueueView(ReceivingView):
         if request.htmx and request.htmx.target == "queue-table":
             response = self.render("receiving/partials/queue_table.html", ctx)
         else:
-            ctx.update({
-                "reason_counts": [(c, n, REASONS.get(c, ("", c))[1]) for c, n in
-                                  selectors.reason_counts(tenant=self.tenant, batch=filters.batch)],
-                "sku_groups": selectors.unknown_sku_groups(tenant=self.tenant),
-                "rate": selectors.collection_rate(tenant=self.tenant),
-                "batches": ImportBatch.objects.order_by("-created_at")[:30],
-            })
+            ctx["batches"] = ImportBatch.objects.order_by("-created_at")[:30]
             response = self.render("receiving/queue.html", ctx)
         response["Vary"] = "HX-Request"
         return response
+
+
+class QueueSummaryView(ReceivingView):
+    """The queue's counters, reasons and unknown part numbers; the page loads them after the list,
+    so the list shows at once however many lines wait."""
+
+    permission = "receiving.view"
+
+    def get(self, request):
+        filters = selectors.QueueFilters.from_query(request.GET)
+        return self.render("receiving/partials/queue_summary.html", {
+            "filters": filters,
+            "reason_counts": [(c, n, REASONS.get(c, ("", c))[1]) for c, n in
+                              selectors.reason_counts(tenant=self.tenant, batch=filters.batch)],
+            "sku_groups": selectors.unknown_sku_groups(tenant=self.tenant),
+            "rate": selectors.collection_rate(tenant=self.tenant),
+            "next": request.GET.get("next", ""),
+        })
 
 
 def _row_response(view: TenantView, line: PurchaseLine, *, editing: bool = False, form=None, error: str = ""):

@@ -43,7 +43,11 @@ def test_the_queue_shows_waiting_lines_with_their_reasons(clerk, org):
     assert response.status_code == 200
     assert "sku.unknown" in body and "cost_center.unknown" in body and "ZZ-000" in body
     assert "is not in the catalog" in body
-    assert 'id="sku-groups"' in body  # the unknown part number is offered for mapping
+    assert url("receiving:queue-summary") in body  # counters load after the list
+    summary = clerk.get(url("receiving:queue-summary")).content.decode()
+    assert 'id="sku-groups"' in summary and "ZZ-000" in summary  # the unknown part number is offered for mapping
+    assert 'data-reason="sku.unknown"' in summary and 'data-reason="cost_center.unknown"' in summary
+    assert 'data-kpi="waiting">2<' in summary
 
 
 def test_queue_filters_by_reason_batch_supplier_publisher_and_age(clerk, org):
@@ -64,8 +68,10 @@ def test_queue_filters_by_reason_batch_supplier_publisher_and_age(clerk, org):
 def test_the_queue_needs_a_bounded_number_of_queries(clerk, org, django_assert_max_num_queries):
     receive(org, [line(po_line=str(i), sku=f"ZZ-{i % 7}", cost_center="C9") for i in range(120)])
     clerk.get(url("receiving:queue"))
-    with django_assert_max_num_queries(20):
+    with django_assert_max_num_queries(15):
         assert clerk.get(url("receiving:queue")).status_code == 200
+    with django_assert_max_num_queries(12):
+        assert clerk.get(url("receiving:queue-summary")).status_code == 200
 
 
 def test_fix_a_line_inline_transfers_it_and_audits_before_and_after(clerk, org):
@@ -172,7 +178,7 @@ def test_a_foreign_tenants_line_is_a_404(client, cast, org, tenant_b):
 
 def test_every_receiving_page_renders(admin, org):
     receive(org, [line(), line(po_line="2", sku="ZZ-1")])
-    for name in ("receiving:queue", "receiving:batches", "receiving:rate", "receiving:settings", "receiving:tokens",
+    for name in ("receiving:queue", "receiving:queue-summary", "receiving:batches", "receiving:rate", "receiving:settings", "receiving:tokens",
                  "receiving:upload"):
         response = admin.get(url(name))
         assert response.status_code == 200, name

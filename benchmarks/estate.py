@@ -177,22 +177,25 @@ def generate(*, tenant, devices: int, seed: int = 7) -> GeneratedEstate:
                            fingerprint_ids=fp_ids, device_ids=device_ids)
 
 
-def delta(*, estate: GeneratedEstate, changes: int = 1000, seed: int = 11) -> list[int]:
+def delta(*, tenant, changes: int = 1000, seed: int = 11) -> list[int]:
     """Change ``changes`` installations (half removed, half added); returns the changed device ids."""
-    from inventory.models import Installation
+    from catalog.models import Classification
+    from inventory.models import Device, Fingerprint, Installation
 
     rnd = random.Random(seed)
-    tenant = estate.tenant
     with scope(tenant=tenant):
+        device_ids = list(Device.objects.order_by("id").values_list("id", flat=True))
+        product_fps = list(Fingerprint.objects.filter(classification=Classification.PRODUCT).order_by("id")
+                           .values_list("id", flat=True))
         removed = _sample_installations(changes // 2, rnd)
         Installation.objects.filter(id__in=[r[0] for r in removed]).delete()
         added: list[Installation] = []
         existing: set[tuple[int, int]] = set()
-        targets = [rnd.choice(estate.device_ids) for _ in range(changes - len(removed))]
+        targets = [rnd.choice(device_ids) for _ in range(changes - len(removed))]
         existing.update(Installation.objects.filter(device_id__in=targets).values_list("device_id", "fingerprint_id"))
         for device_id in targets:
             while True:
-                fp = estate.fingerprint_ids[rnd.randrange(3000)]
+                fp = product_fps[rnd.randrange(len(product_fps))]
                 if (device_id, fp) not in existing:
                     existing.add((device_id, fp))
                     added.append(Installation(tenant=tenant, device_id=device_id, fingerprint_id=fp,

@@ -5,9 +5,9 @@ what its selectors return into the few values the engine needs, with a fixed num
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from catalog import selectors as catalog_selectors
 from catalog.expressions import ExpressionError, evaluate, names_used  # noqa: F401 - re-exported for the engine

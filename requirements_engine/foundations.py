@@ -20,9 +20,10 @@ sets keyed by ids, so the cost grows with the rows, never with a query per consu
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -53,13 +54,24 @@ TECHNICAL_KINDS = (FoundationKind.INSTALLATION, FoundationKind.GROUP, Foundation
 #: Foundations the license assignment derives from another requirement (VM → host, person ⇄ device).
 DERIVED_KINDS = (FoundationKind.CONSOLIDATION, FoundationKind.ASSIGNMENT)
 
-IN_CHUNK = 900  # below every backend's parameter limit
+IN_CHUNK = 900  # below SQLite's parameter limit
+
+
+def in_chunk_size() -> int:
+    """Ids per ``IN (...)`` list: PostgreSQL takes up to 65,535 parameters, SQLite 999 in old builds.
+
+    Fewer, larger lists matter on PostgreSQL: each chunk of a join re-scans the joined table.
+    """
+    from django.db import connection
+
+    return 30_000 if connection.vendor == "postgresql" else IN_CHUNK
 
 Key = tuple[str, int]             # (consumer_key, product_id)
 FKey = tuple[str, str]            # (foundation kind, source_key)
 
 
-def chunks(items: Iterable[Any], size: int = IN_CHUNK) -> Iterator[list[Any]]:
+def chunks(items: Iterable[Any], size: int | None = None) -> Iterator[list[Any]]:
+    size = size or in_chunk_size()
     items = sorted(items)
     for start in range(0, len(items), size):
         yield items[start:start + size]

@@ -30,13 +30,20 @@ an ``error``, never a silently dropped one.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
-from typing import Any, Callable
+from typing import Any
 
 from catalog.models import Assignment, Confirmation, Rounding
 from inventory.models import DeviceKind, DeviceRole
-from requirements_engine.catalog_inputs import ExpressionError, LicenseModelRule, ProductRule, evaluate, names_used
+from requirements_engine.catalog_inputs import (
+    ExpressionError,
+    LicenseModelRule,
+    ProductRule,
+    evaluate,
+    names_used,
+)
 from requirements_engine.foundations import Estate, ExistingFoundation, FKey, Found, Key
 from requirements_engine.models import ConfirmationState, FoundationKind
 

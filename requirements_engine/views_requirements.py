@@ -38,6 +38,7 @@ from sam.lists import TenantListView
 from sam.models import Job
 from sam.views import TenantView
 
+
 class PermsMixin:
     """Template flags for the actions a member may take (templates cannot call ``can(perm)``)."""
 

@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import factory
 
-from catalog.models import Classification, Product, Publisher, TenantLicenseModel, TenantProductAssignment, \
-    TenantProductTerms
+from catalog.models import (
+    Classification,
+    Product,
+    Publisher,
+    TenantLicenseModel,
+    TenantProductAssignment,
+    TenantProductTerms,
+)
 from inventory.models import (
     Device,
     Fingerprint,

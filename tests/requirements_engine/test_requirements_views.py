@@ -131,3 +131,12 @@ def test_the_requirements_export_has_one_row_per_requirement_with_foundations(te
     assert host["quantity"] == "16" and host["foundations"].startswith("Consolidated from a virtual machine")
     assert {"consumer", "consumer_type", "publisher", "product", "version", "edition", "license_model", "quantity",
             "confirmed", "effective", "foundations", "error", "expression", "expression_values"} <= set(data.header)
+
+
+def test_the_manual_forms_render_for_a_new_and_an_existing_requirement(client, cast, tenant_a, estate):
+    client.force_login(cast["license_manager"])
+    assert client.get(url("requirements:create", tenant_a)).status_code == 200
+    page = client.get(url("requirements:edit", tenant_a, pk=estate["PC-0|Office"].pk)).content.decode()
+    assert "turns this automatic requirement into a manual one" in page
+    client.force_login(cast["auditor"])
+    assert client.get(url("requirements:create", tenant_a)).status_code == 403

@@ -8,8 +8,8 @@ covers licenses, an upgrade chain, a what-if repository. Running it twice change
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from django.db import transaction
 from django.utils import timezone

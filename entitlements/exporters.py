@@ -1,7 +1,8 @@
 """``export_data entitlements``: one row per entitlement, the same rows the list page exports."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from entitlements.models import Entitlement, Repository
 from sam.exporting import ExportData, register_export

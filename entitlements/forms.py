@@ -206,8 +206,17 @@ class ContractForm(forms.ModelForm):
 
 
 class DocumentForm(forms.Form):
-    file = forms.FileField(label=_("Document"))
+    file = forms.FileField(label=_("Document"), max_length=200)
     name = forms.CharField(label=_("Name"), required=False, max_length=300)
+
+    def clean_file(self):
+        from django.conf import settings
+
+        upload = self.cleaned_data["file"]
+        limit = getattr(settings, "SAM_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+        if upload.size > limit:
+            raise forms.ValidationError(_("The file is larger than the limit of %(n)s bytes.") % {"n": limit})
+        return upload
 
 
 class LicenseKeyForm(forms.Form):

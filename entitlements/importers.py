@@ -17,7 +17,16 @@ from django.utils import timezone
 from catalog.models import Publisher
 from entitlements.models import Contract, Entitlement, EntitlementType, Status, Term
 from sam.audit import _plain, actor_label, snapshot
-from sam.importing import ImportResult, RowError, clean, iter_chunks, parse_bool, parse_date, parse_decimal, register_kind
+from sam.importing import (
+    ImportResult,
+    RowError,
+    clean,
+    iter_chunks,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+    register_kind,
+)
 from sam.models import AuditEvent
 
 CHUNK = 900

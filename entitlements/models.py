@@ -272,7 +272,7 @@ class Entitlement(TenantModel):
         return not (self.end_date and self.end_date < as_of)
 
 
-def document_upload_to(instance: "Document", filename: str) -> str:
+def document_upload_to(instance: Document, filename: str) -> str:
     return f"entitlements/{instance.tenant_id}/{dt.date.today():%Y/%m}/{filename}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import ExpressionWrapper, F, DecimalField, Q, QuerySet
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet
 
 from catalog.models import Product, version_key
 from entitlements.models import Entitlement, EntitlementType, Repository, State, Status, Term

@@ -5,8 +5,8 @@ import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.forms.utils import ErrorDict
 from django.db.models import Count, Exists, OuterRef, Q
+from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone

@@ -331,3 +331,30 @@ def test_repositories_keep_one_default_and_refuse_deleting_it(in_tenant_a, cast)
         services.repository_delete(repository=default, actor=cast["admin"])
     with pytest.raises(services.EntitlementError):
         services.repository_create(tenant=in_tenant_a, actor=cast["admin"], name="default")
+
+
+def test_versions_covered_follow_the_rights_and_the_edition_ranks(in_tenant_a, cast):
+    from catalog.models import EditionRank, Publisher
+
+    from entitlements.selectors import versions_covered
+
+    pub = Publisher.objects.create(name="Contoso")
+    make = {}
+    for version in ("2019", "2021", "2024"):
+        for edition in ("Standard", "Enterprise"):
+            make[(version, edition)] = ProductFactory(publisher=pub, title="Database", version=version,
+                                                      edition=edition)
+    EditionRank.objects.create(publisher="Contoso", title="Database", edition="Standard", rank=1)
+    EditionRank.objects.create(publisher="Contoso", title="Database", edition="Enterprise", rank=2)
+    ent = services.entitlement_create(tenant=in_tenant_a, actor=cast["admin"], data=valid_data(
+        product=make[("2021", "Enterprise")]))
+    rows = {(r.product.version, r.product.edition): r.how for r in versions_covered(tenant=in_tenant_a,
+                                                                                       entitlement=ent)}
+    assert rows == {("2019", "Enterprise"): "version downgrade", ("2021", "Enterprise"): "this product"}
+    services.entitlement_update(entitlement=ent, actor=cast["admin"], data={
+        "version_upgrade": True, "edition_downgrade": True, "version_downgrade": False})
+    rows = {(r.product.version, r.product.edition): r.how for r in versions_covered(tenant=in_tenant_a,
+                                                                                       entitlement=ent)}
+    assert rows == {("2021", "Enterprise"): "this product", ("2021", "Standard"): "edition downgrade",
+                    ("2024", "Enterprise"): "version upgrade",
+                    ("2024", "Standard"): "version upgrade, edition downgrade"}

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 
 from entitlements import services
-from entitlements.models import Contract, Entitlement, LicenseKey, Repository, State, Status
+from entitlements.models import Contract, Entitlement, Repository, State, Status
 from sam.models import AuditEvent
 from tests.entitlements.factories import ContractFactory, ProductFactory, SkuFactory
 
@@ -102,7 +102,7 @@ def test_the_export_command_kind_lists_every_entitlement(cast, tenant_a):
     header = list(data.header)
     for column in ("id", "type", "status", "publisher", "product", "total", "cost", "errors", "warnings"):
         assert column in header
-    row = dict(zip(header, rows[0]))
+    row = dict(zip(header, rows[0], strict=True))
     assert row["id"] == ent.pk and row["status"] == "published" and row["total"] == Decimal(10)
     assert row["cost"] == Decimal("20.00") and "contract.missing" in row["warnings"]
 

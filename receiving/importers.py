@@ -21,8 +21,8 @@ from sam.importing import (
     ImportFileError,
     ImportResult,
     Kind,
-    normalise_header,
     Table,
+    normalise_header,
     read_table,
     register_kind,
 )

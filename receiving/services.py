@@ -94,7 +94,7 @@ def receiving_receive(
     source: str,
     filename: str = "",
     file_bytes: bytes | None = None,
-    options: Options = Options(),
+    options: Options | None = None,
     profile: ImportProfile | None = None,
     progress: Progress | None = None,
     chunk_size: int = CHUNK,
@@ -106,6 +106,7 @@ def receiving_receive(
     nothing is new no batch is created. Each chunk is staged and transferred in one transaction.
     """
     rules = Rules.for_tenant(tenant)
+    options = options or Options()
     result = ReceiveResult(read=len(rows))
     occurrences: Counter = Counter()
     prepared: list[tuple[int, dict[str, str], str]] = []
@@ -142,14 +143,14 @@ def receiving_receive(
             lines = [
                 PurchaseLine(tenant=tenant, batch=batch, row_number=row_no, raw=values, values=dict(values),
                              fingerprint=fp, **_outcome_fields(c))
-                for (row_no, values, fp), c in zip(chunk, checked)
+                for (row_no, values, fp), c in zip(chunk, checked, strict=False)
             ]
             PurchaseLine.objects.bulk_create(lines, batch_size=1000)
-            pairs = [(line, c) for line, c in zip(lines, checked) if c.passes and c.entitlement is not None]
+            pairs = [(line, c) for line, c in zip(lines, checked, strict=False) if c.passes and c.entitlement is not None]
             result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
         result.created += len(lines)
         result.transferred += len(pairs)
-        for line, c in zip(lines, checked):
+        for line, c in zip(lines, checked, strict=False):
             if not (c.passes and c.entitlement is not None):
                 result.waiting += 1
                 for issue in c.errors:
@@ -241,7 +242,7 @@ def receiving_revalidate(
             checked = check_lines(tenant=tenant, items=[(line.pk, line.values, _options(line.batch)) for line in lines],
                                   rules=rules, seen=seen)
             changed = []
-            for line, c in zip(lines, checked):
+            for line, c in zip(lines, checked, strict=False):
                 fields = _outcome_fields(c)
                 if any(getattr(line, k) != v for k, v in fields.items()):
                     for k, v in fields.items():
@@ -250,7 +251,7 @@ def receiving_revalidate(
             if changed:
                 PurchaseLine.objects.bulk_update(changed, [*LINE_COLUMNS, "reasons", "warnings", "reason_codes"],
                                                  batch_size=500)
-            pairs = [(line, c) for line, c in zip(lines, checked) if c.passes and c.entitlement is not None]
+            pairs = [(line, c) for line, c in zip(lines, checked, strict=False) if c.passes and c.entitlement is not None]
             result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
         result.read += len(lines)
         result.transferred += len(pairs)

@@ -11,13 +11,13 @@ from sam.models import Job, Tenant
 
 def run_import_job(*, job_id: int, user_id: int | None) -> None:
     """Receive the uploaded file a job describes; the job shows progress and the outcome."""
+    from django_scopes import scopes_disabled
+
     from receiving.importers import receive_upload
     from receiving.models import ImportProfile
     from receiving.validation import Options
     from sam.importing import ImportFileError
     from sam.jobs import job_claim, job_fail, job_finish, job_running
-
-    from django_scopes import scopes_disabled
 
     with scopes_disabled():  # the job's tenant is what we are about to scope to
         tenant_id = Job.objects.values_list("tenant_id", flat=True).get(pk=job_id)

@@ -290,7 +290,7 @@ def check_lines(*, tenant: Tenant, items: Sequence[tuple[int | None, dict[str, A
     parsed = [p for p, _i in parsed_issues]
     ctx = ChunkContext(tenant=tenant, parsed=parsed)
     out: list[Checked] = []
-    for (line_id, _values, _options), (p, issues) in zip(items, parsed_issues):
+    for (line_id, _values, _options), (p, issues) in zip(items, parsed_issues, strict=False):
         issues = list(issues)
         me = line_id if line_id is not None else object()  # a new line: equal to nothing else
         sku_text = p["sku"]

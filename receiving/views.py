@@ -29,7 +29,7 @@ from receiving.forms import (
     UploadForm,
 )
 from receiving.models import ApiToken, ImportBatch, ImportProfile, LineStatus, PurchaseLine
-from receiving.validation import CANONICAL, DOWNGRADABLE, REASONS, Options
+from receiving.validation import CANONICAL, DOWNGRADABLE, REASONS
 from sam.importing import ImportFileError, read_table
 from sam.jobs import job_create
 from sam.models import Job
@@ -386,7 +386,7 @@ class UploadMapView(ReceivingView):
                                              "decimal_separator": opts["decimal_separator"],
                                              "default_currency": (opts.get("default_currency") or "").upper()}})
         request.session.pop(SESSION_UPLOAD, None)
-        from receiving.tasks import run_import_job, receiving_import_task
+        from receiving.tasks import receiving_import_task, run_import_job
 
         if settings.CELERY_TASK_ALWAYS_EAGER:
             run_import_job(job_id=job.pk, user_id=request.user.pk)

@@ -70,7 +70,7 @@ def test_the_acceptance_scenario(tenant_a, tmp_path):
     call_command("export_data", "receiving", "--tenant", tenant.slug, "--output", str(out))
     rows = [r.split("\t") for r in out.read_text(encoding="utf-8").splitlines()]
     header, rows = rows[0], rows[1:]
-    records = [dict(zip(header, r)) for r in rows]
+    records = [dict(zip(header, r, strict=False)) for r in rows]
     assert len(records) == 5
     assert [r["status"] for r in records].count("transferred") == 3
     waiting = {(r["po_number"], r["po_line"]): r["reasons"] for r in records if r["status"] == "waiting"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import django_filters
 import django_tables2 as tables
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -39,9 +40,32 @@ OPERATORS = {
 def operator_filterset(model: type[models.Model], fields: dict[str, str],
                        base: type[django_filters.FilterSet] = django_filters.FilterSet):
     """Build a FilterSet with one filter per field and operator (``name__icontains`` ...)."""
-    meta_fields = {name: [op for op, _label in OPERATORS[kind]] for name, kind in fields.items()}
+    meta_fields: dict[str, list[str]] = {}
+    declared: dict[str, django_filters.Filter] = {}
+    for name, kind in fields.items():
+        field = _model_field(model, name)
+        if kind == "date" and isinstance(field, models.DateTimeField):
+            # A date filter on a timestamp compares the day (in the current time zone).
+            for op, _label in OPERATORS[kind]:
+                lookup = "isnull" if op == "isnull" else f"date__{op}"
+                filter_class = django_filters.BooleanFilter if op == "isnull" else django_filters.DateFilter
+                declared[f"{name}__{op}"] = filter_class(field_name=name, lookup_expr=lookup)
+            continue
+        meta_fields[name] = [op for op, _label in OPERATORS[kind]]
     meta = type("Meta", (), {"model": model, "fields": meta_fields})
-    return type(f"{model.__name__}OperatorFilterSet", (base,), {"Meta": meta})
+    return type(f"{model.__name__}OperatorFilterSet", (base,), {"Meta": meta, **declared})
+
+
+def _model_field(model, path: str):
+    field = None
+    for part in path.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except Exception:  # noqa: BLE001 - a lookup, not a field
+            return field
+        if field.is_relation and field.related_model is not None:
+            model = field.related_model
+    return field
 
 
 class TenantListView(TenantView):
@@ -55,7 +79,14 @@ class TenantListView(TenantView):
     table_key = ""
     export_name = ""
 
+    # Bulk actions: {"publish": (_("Publish"), "entitlements.change")}; the view implements
+    # handle_bulk_action(name, queryset) and returns a response (usually a redirect back).
+    bulk_actions: dict[str, tuple[str, str]] = {}
+
     # --- hooks ---------------------------------------------------------------------------------
+    def handle_bulk_action(self, action: str, queryset) -> HttpResponse:  # pragma: no cover - per view
+        raise NotImplementedError
+
     def get_queryset(self):
         return self.model.objects.all()
 
@@ -71,22 +102,74 @@ class TenantListView(TenantView):
             return self.filterset_class
         return operator_filterset(self.model, self.filter_fields)
 
-    def filter_data(self):
+    def filter_data(self, params=None):
         """Translate ``field=value&field__op=lookup`` (the filter bar) into ``field__lookup=value``."""
-        data = self.request.GET.copy()
+        data = (self.request.GET if params is None else params).copy()
         for name, kind in self.filter_fields.items():
             value = data.get(name, "")
             op = data.get(f"{name}__op", "") or OPERATORS[kind][0][0]
+            if op not in dict(OPERATORS[kind]):
+                continue
             if op == "isnull":
-                if f"{name}__op" in data:
-                    data[f"{name}__isnull"] = "true"
-            elif value != "":
+                continue  # applied in filtered_queryset: empty text is "" as well as NULL
+            if value != "":
                 data[f"{name}__{op}"] = value
         return data
 
-    def filtered_queryset(self):
-        filterset = self.get_filterset_class()(self.filter_data(), queryset=self.get_queryset(), request=self.request)
-        return filterset, filterset.qs
+    def _empty_filters(self, params) -> models.Q:
+        q = models.Q()
+        for name, _kind in self.filter_fields.items():
+            if params.get(f"{name}__op") == "isnull":
+                field = self._field(name)
+                empty = models.Q(**{f"{name}__isnull": True})
+                if isinstance(field, (models.CharField, models.TextField)):
+                    empty |= models.Q(**{name: ""})
+                q &= empty
+        return q
+
+    def _field(self, path: str):
+        return _model_field(self.model, path)
+
+    def filtered_queryset(self, params=None):
+        """The filterset and the rows it matches: one definition for the page, the export and
+        "select all matching"."""
+        params = self.request.GET if params is None else params
+        filterset = self.get_filterset_class()(self.filter_data(params), queryset=self.get_queryset(),
+                                               request=self.request)
+        queryset = filterset.qs.filter(self._empty_filters(params))
+        return filterset, self.with_related(queryset)
+
+    def with_related(self, queryset):
+        """``select_related`` the relations the visible columns read, so a column never costs a query per row."""
+        table = self.table_class(self.model.objects.none())
+        paths = set()
+        visible = set(self._visible())
+        for column in table.columns.iterall():
+            if column.name not in visible:
+                continue
+            accessor = str(getattr(column, "accessor", "") or column.name).replace(".", "__")
+            model, chain = self.model, []
+            for part in accessor.split("__"):
+                try:
+                    field = model._meta.get_field(part)
+                except Exception:  # noqa: BLE001 - a property or method: stop here
+                    break
+                if not (field.many_to_one or field.one_to_one) or field.related_model is None:
+                    break
+                chain.append(part)
+                model = field.related_model
+            if chain:
+                paths.add("__".join(chain))
+        return queryset.select_related(*sorted(paths)) if paths else queryset
+
+    def selected_queryset(self):
+        """The rows a bulk action applies to: the ticked ``selected`` ids, or every row matching the
+        list's filters when ``select_all_matching`` is posted (the filters travel in the query string)."""
+        _filterset, queryset = self.filtered_queryset(self.request.GET)
+        if self.request.POST.get("select_all_matching"):
+            return queryset
+        ids = [int(v) for v in self.request.POST.getlist("selected") if v.isdigit()]
+        return queryset.filter(pk__in=ids)
 
     def chosen_columns(self) -> list[str] | None:
         pref = TablePreference.objects.filter(user=self.request.user, table=self.get_table_key()).first()
@@ -110,6 +193,7 @@ class TenantListView(TenantView):
             "export_formats": list(FORMATS),
             "query": request.GET.urlencode(),
             "export_query": self._export_query(),
+            "bulk_actions": [(name, label) for name, (label, perm) in self.bulk_actions.items() if self.can(perm)],
             **self.extra_context(),
         }
         template = "sam/list.html#table" if request.htmx and not request.htmx.boosted else self.template_name
@@ -118,7 +202,15 @@ class TenantListView(TenantView):
         return response
 
     def post(self, request, *args, **kwargs):
-        """Save the column choice (the column picker posts here)."""
+        """A bulk action on the selected rows, or the column picker's choice."""
+        action = request.POST.get("bulk_action")
+        if action:
+            if action not in self.bulk_actions:
+                return HttpResponse(f"Unknown action {action!r}", status=400, content_type="text/plain")
+            _label, perm = self.bulk_actions[action]
+            if not self.can(perm):
+                raise PermissionDenied
+            return self.handle_bulk_action(action, self.selected_queryset())
         columns = [c for c in request.POST.getlist("columns") if c in dict(self.column_choices_all())]
         if request.POST.get("reset"):
             TablePreference.objects.filter(user=request.user, table=self.get_table_key()).delete()
@@ -176,7 +268,7 @@ class TenantListView(TenantView):
 
     def _export_query(self) -> str:
         q = self.request.GET.copy()
-        for key in ("sort", "page", "export", "per_page"):
+        for key in ("sort", "page", "export", "per_page", "selected", "select_all_matching"):
             q.pop(key, None)
         return q.urlencode()
 

@@ -115,8 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
     DATABASES["default"]["OPTIONS"]["timeout"] = 30
     # A file (not :memory:) so a real Celery worker process can share the test database
-    # (tests/test_worker.py); pytest-xdist suffixes the name per worker.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # (tests/test_worker.py). The process id keeps concurrent test runs in one checkout apart;
+    # pytest-xdist suffixes it per worker, and the test run deletes it at the end.
+    (VAR_DIR / "test").mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test" / f"sam-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

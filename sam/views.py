@@ -62,6 +62,9 @@ def home(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect("login")
     memberships = list(Membership.objects.filter(user=request.user).select_related("tenant"))
+    wanted = request.GET.get("t", "")
+    if wanted and any(m.tenant.slug == wanted for m in memberships):  # the tenant switcher
+        return redirect("dashboard", tenant=wanted)
     if len(memberships) == 1:
         return redirect("dashboard", tenant=memberships[0].tenant.slug)
     return TemplateResponse(request, "sam/home.html", {"memberships": memberships})
@@ -91,13 +94,28 @@ class MembersView(TenantView):
         if not form.is_valid():
             return self._page(form)
         User = get_user_model()
-        user, created = User.objects.get_or_create(username=form.cleaned_data["username"],
-                                                   defaults={"email": form.cleaned_data.get("email", "")})
-        if created:
-            user.set_password(form.cleaned_data["password"])
-            user.save()
+        username = form.cleaned_data["username"]
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            # A new person: they need an initial password that passes the password rules.
+            from django.contrib.auth.password_validation import validate_password
+            from django.core.exceptions import ValidationError
+
+            password = form.cleaned_data.get("password") or ""
+            candidate = User(username=username, email=form.cleaned_data.get("email", ""))
+            try:
+                if not password:
+                    raise ValidationError(_("A new user needs an initial password."))
+                validate_password(password, candidate)
+            except ValidationError as exc:
+                form.add_error("password", exc)
+                return self._page(form)
         try:
             with transaction.atomic():
+                if user is None:
+                    user = candidate
+                    user.set_password(password)
+                    user.save()
                 membership = Membership.objects.create(user=user, tenant=self.tenant, role=form.cleaned_data["role"])
                 audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.created", obj=membership,
                              after={"user": user.username, "role": membership.role})

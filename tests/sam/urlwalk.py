@@ -156,6 +156,8 @@ def _has_tenant(model) -> bool:
 def build_row(model, tenant: Tenant | None, *, cache: dict | None = None, fresh: bool = False):
     """One saved row of ``model`` owned by ``tenant`` (None for master tables), reused per test."""
     cache = {} if cache is None else cache
+    if not _has_tenant(model):
+        tenant = None  # a master table: global, owned by nobody
     key = (model, tenant.pk if tenant else None)
     if not fresh and key in cache:
         return cache[key]
@@ -218,6 +220,10 @@ def build_row(model, tenant: Tenant | None, *, cache: dict | None = None, fresh:
         return row
     building.discard(key)
     raise error
+
+
+def is_tenant_owned(model) -> bool:
+    return model is not None and _has_tenant(model)
 
 
 def tenant_models() -> list[type[models.Model]]:

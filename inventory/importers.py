@@ -236,7 +236,8 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
     """Create or update entities by natural key (matched case-insensitively); absent rows are kept.
 
     ``incoming`` maps the key as spelled in the file to the values of the columns the file has;
-    ``fields`` are those columns (a column the file lacks is never touched).
+    ``fields`` are those columns (a column the file lacks is never touched). A field missing from
+    one row's values keeps the entity's current value (a new entity gets the model default).
     """
     existing: dict[str, dict[str, Any]] = {}
     lookup = resolve(model=model, field_name=key_field, values=incoming)
@@ -252,8 +253,9 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
             to_create.append(model(tenant=tenant, **{key_field: key, **defaults, **values}))
             continue
         current = existing[pk]
-        if any(current[f] != values[f] for f in fields):
-            to_update.append(model(pk=pk, tenant=tenant, **{key_field: current[key_field], **values}))
+        if any(current[f] != values[f] for f in fields if f in values):
+            merged = {f: values.get(f, current[f]) for f in fields}
+            to_update.append(model(pk=pk, tenant=tenant, **{key_field: current[key_field], **merged}))
         else:
             result.unchanged += 1
     if to_create:
@@ -361,8 +363,8 @@ def persons_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
                 values["email"] = _text(row, "email", Person)
             if "name" in columns:
                 values["name"] = _text(row, "name", Person)
-            if "status" in columns:
-                values["status"] = _choice(row, "status", PERSON_STATUSES) or PersonStatus.ACTIVE
+            if "status" in columns and (status := _choice(row, "status", PERSON_STATUSES)):
+                values["status"] = status
             if "cost_center" in columns:
                 code = row.get("cost_center", "")
                 values["cost_center_id"] = centers.get(code)
@@ -403,22 +405,18 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
     columns = _present(rows, DEVICE_COLUMNS)
     persons = resolve(model=Person, field_name="username", values=(r.get("primary_user", "") for _n, r in rows))
     incoming: dict[str, dict[str, Any]] = {}
-    keep_current: dict[str, set[str]] = {}  # device → enumeration columns left empty in the file
     seen: set[str] = set()
     for row_no, row in rows:
         try:
             name = _text(row, "name", Device, required=True)
             values: dict[str, Any] = {}
-            empty: set[str] = set()
-            for column, choices in (("kind", DEVICE_KINDS), ("role", DEVICE_ROLES)):
-                if column in columns:
-                    values[column] = _choice(row, column, choices)
-            if "status" in columns:
-                values["status"] = normalise_status(_text(row, "status", Device)) or None
-            for column in ("kind", "role", "status"):
-                if column in values and values[column] is None:
-                    del values[column]
-                    empty.add(column)
+            # An empty kind, role or status is left out: the device keeps its value (new: the default).
+            if "kind" in columns and (kind := _choice(row, "kind", DEVICE_KINDS)):
+                values["kind"] = kind
+            if "role" in columns and (role := _choice(row, "role", DEVICE_ROLES)):
+                values["role"] = role
+            if "status" in columns and (status := normalise_status(_text(row, "status", Device))):
+                values["status"] = status
             if "power" in columns:
                 values["power"] = _choice(row, "power", POWER_STATES) or ""
             for column in ("processors", "cores_per_processor", "threads", "vcpus"):
@@ -438,24 +436,8 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
             result.reject(row_no, exc.code, exc.message, exc.column)
             continue
         incoming[name] = values
-        if empty:
-            keep_current[name] = empty
     fields = [("primary_user_id" if c == "primary_user" else c) for c in columns]
     with transaction.atomic():
-        if keep_current:
-            # Fill the enumerations left empty with the current (or default) value so one bulk
-            # statement can write every row with the same columns.
-            lookup = resolve(model=Device, field_name="name", values=keep_current)
-            ids = [pk for name in keep_current if (pk := lookup.get(name)) is not None]
-            current: dict[int, dict[str, Any]] = {}
-            for chunk in iter_chunks(ids, CHUNK):
-                current.update({r["pk"]: r for r in Device.objects.filter(pk__in=chunk).values("pk", "kind", "role",
-                                                                                                   "status")})
-            defaults = {"kind": DeviceKind.PHYSICAL, "role": DeviceRole.WORKSTATION, "status": "active"}
-            for name, empty in keep_current.items():
-                base = current.get(lookup.get(name) or 0, defaults)
-                for column in empty:
-                    incoming[name][column] = base[column]
         upsert_entities(model=Device, tenant=tenant, key_field="name", incoming=incoming, fields=fields,
                         defaults={}, result=result)
         return _finish(tenant=tenant, kind="devices", result=result, actor=actor, filename=filename)

@@ -73,6 +73,13 @@ def test_a_person_with_an_unknown_cost_center_or_status_is_rejected_and_others_a
     assert list(Person.objects.values_list("username", flat=True)) == ["cid"]
 
 
+def test_an_empty_status_keeps_the_persons_status(in_tenant_a):
+    PersonFactory(tenant=in_tenant_a, username="ben", status="inactive")
+    result = run("persons", "username,status\nben,\nnew,\n", in_tenant_a)
+    assert (result.created, result.unchanged) == (1, 1)
+    assert dict(Person.objects.values_list("username", "status")) == {"ben": "inactive", "new": "active"}
+
+
 def test_usernames_match_case_insensitively_and_duplicates_in_the_file_are_rejected(in_tenant_a):
     PersonFactory(tenant=in_tenant_a, username="Ann", name="Old")
     result = run("persons", "username,name\nann,New\nANN,Again\n", in_tenant_a)

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -348,6 +349,13 @@ def line_reject(*, line: PurchaseLine, actor: Any, note: str) -> PurchaseLine:
         line.save(update_fields=["status", "rejected_at", "rejected_by", "rejection_note", "updated_at"])
         audit_record(tenant=line.tenant, actor=actor, action="receiving.line.rejected", obj=line, before=before,
                      after=snapshot(line, ["status", "rejection_note"]))
+        # A rejected line no longer counts as received before: its duplicates may pass now.
+        twins = PurchaseLine.objects.filter(status=LineStatus.WAITING).filter(
+            Q(po_number=line.po_number, po_line=line.po_line) if line.po_number and line.po_line else
+            Q(invoice_number=line.invoice_number) if line.invoice_number else Q(pk__in=[]))
+        twin_ids = list(twins.filter(reason_codes__contains=",duplicate.").values_list("id", flat=True))
+        if twin_ids:
+            receiving_revalidate(tenant=line.tenant, actor=actor, line_ids=twin_ids)
     return line
 
 
@@ -454,6 +462,11 @@ def batch_undo(*, batch: ImportBatch, actor: Any) -> int:
         batch.save(update_fields=["undone_at", "undone_by"])
         audit_record(tenant=batch.tenant, actor=actor, action="receiving.batch.undone", obj=batch,
                      before={"lines": counts}, after={"entitlements_withdrawn": withdrawn})
+        # Lines held back as duplicates of this batch's lines may pass now.
+        dupes = list(PurchaseLine.objects.filter(status=LineStatus.WAITING, reason_codes__contains=",duplicate.")
+                     .values_list("id", flat=True))
+        if dupes:
+            receiving_revalidate(tenant=batch.tenant, actor=actor, line_ids=dupes)
     return withdrawn
 
 

@@ -93,3 +93,15 @@ def test_the_collection_rate_by_lines_and_value(org):
         assert ageing(tenant=org)[0][1] == 2
         assert batch_rates(tenant=org)[0]["rate"] == 33.3
         assert sum(trend(tenant=org)["received"]) == 3
+
+
+def test_rejecting_the_first_of_two_po_lines_lets_the_duplicate_pass(org):
+    from receiving.services import line_reject
+
+    receive(org, [line(sku="ZZ-1"), line(quantity="2")])  # same PO line twice; the first is faulty
+    with scope(tenant=org):
+        first, second = PurchaseLine.objects.order_by("id")
+        assert second.reason_codes == ",duplicate.po_line,"
+        line_reject(line=first, actor="test", note="wrong order")
+        second.refresh_from_db()
+        assert second.status == LineStatus.TRANSFERRED

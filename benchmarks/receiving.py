@@ -5,9 +5,10 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/recv .venv/bin/python benchmarks/receiving.py --lines 100000
 
 Prints one JSON object: lines, seconds (stage + validate + transfer), transferred, waiting,
-lines_per_second, queue_page_ms (the clearing queue's first page, median of 5, with the waiting
-lines of the run), and, unless --no-full-queue, queue_page_ms_full: the same page for a second
-tenant where all N lines wait. Each run uses fresh tenants, so it can be repeated on one database.
+lines_per_second, cpu_seconds (this process's CPU time for the run: comparable on a busy machine),
+queue_page_ms (the clearing queue's first page, median of 5) and queue_summary_ms (its counters,
+loaded after the list), the load average, and, unless --no-full-queue, the same two timings for a
+second tenant where all N lines wait. Each run uses fresh tenants, so it can be repeated on one database.
 """
 from __future__ import annotations
 
@@ -101,12 +102,12 @@ def rows(n: int, parts: list[str], faulty_share: float, seed: int = 7) -> list[t
     return out
 
 
-def queue_ms(client: Client, slug: str) -> float:
-    client.get(f"/t/{slug}/receiving/")
+def queue_ms(client: Client, slug: str, page: str = "") -> float:
+    client.get(f"/t/{slug}/receiving/{page}")
     times = []
     for _ in range(5):
         start = time.perf_counter()
-        response = client.get(f"/t/{slug}/receiving/")
+        response = client.get(f"/t/{slug}/receiving/{page}")
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200, response.status_code
     return round(statistics.median(times), 1)
@@ -121,10 +122,9 @@ def main() -> int:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
+    from receiving.services import receiving_receive
     from sam.models import Role
     from sam.services import membership_grant, tenant_create
-
-    from receiving.services import receiving_receive
 
     run = f"{int(time.time()) % 10_000_000}"
     parts = master_catalog(run)
@@ -136,19 +136,23 @@ def main() -> int:
     lines = rows(args.lines, parts, args.faulty)
 
     # Engine recomputes are outside this benchmark (import_data requests one after the transfer).
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with scope(tenant=tenant):
         result = receiving_receive(tenant=tenant, actor="benchmark", rows=lines, source="command",
                                    filename="bench.csv", chunk_size=args.chunk)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
 
     client = Client()
     client.force_login(user)
     out = {
         "lines": args.lines, "seconds": round(seconds, 2), "transferred": result.transferred,
         "waiting": result.waiting, "lines_per_second": round(args.lines / seconds) if seconds else None,
-        "queue_page_ms": queue_ms(client, tenant.slug), "database": connection.vendor,
+        "cpu_seconds": round(cpu_seconds, 2), "queue_page_ms": queue_ms(client, tenant.slug),
+        "queue_summary_ms": queue_ms(client, tenant.slug, "summary/"), "database": connection.vendor,
+        "load_average": round(os.getloadavg()[0], 1),
     }
+    print(json.dumps(out), file=sys.stderr, flush=True)
     if not args.no_full_queue:
         full, _ = tenant_create(slug=f"bench-wait-{run}")
         membership_grant(tenant=full, user=user, role=Role.CLEARING)
@@ -158,6 +162,7 @@ def main() -> int:
                                        filename="bench-waiting.csv", chunk_size=args.chunk)
         out["queue_waiting_lines"] = staged.waiting
         out["queue_page_ms_full"] = queue_ms(client, full.slug)
+        out["queue_summary_ms_full"] = queue_ms(client, full.slug, "summary/")
     print(json.dumps(out))
     return 0
 

@@ -129,8 +129,8 @@ def measure(args) -> dict:
             import_file(kind="entitlements", source=csv, tenant=tenant, as_of=today, actor="latency",
                         filename="entitlements.csv")
             imported = time.perf_counter()
-            got = wait_for(lambda: (r := row(product)) is not None and r.covered == 1 and r.purchased == 3,
-                           timeout=args.timeout)
+            got = wait_for(lambda product=product: (r := row(product)) is not None and r.covered == 1
+                           and r.purchased == 3, timeout=args.timeout)
             done = time.perf_counter()
             job = (Job.objects.filter(kind="recompute", finished_at__isnull=False).order_by("-finished_at").first())
             steps.append({"import_s": round(imported - started, 3), "to_balance_s": round(done - started, 3) if got

@@ -23,9 +23,9 @@ one supply class are solved by the obvious greedy order, which is optimal there.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable
 
 import networkx as nx
 

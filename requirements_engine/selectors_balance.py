@@ -90,7 +90,6 @@ class PositionDetail:
 def position_detail(*, tenant: Tenant, row: BalanceRow) -> PositionDetail:
     """Requirements, allocations with their rules, own licenses and exemptions of one position."""
     from entitlements.models import Entitlement
-
     from requirements_engine.coverage import entitlements_counted
 
     reqs = list(Requirement.objects.filter(tenant=tenant, product_id=row.product_id)
@@ -171,7 +170,6 @@ def savings(*, tenant: Tenant, as_of: dt.date, limit: int = 20) -> list[dict]:
     perpetual surplus can be re-harvested for future demand instead of buying.
     """
     from entitlements.models import Entitlement
-
     from requirements_engine.coverage import catalog_facts
 
     rows = list(BalanceRow.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True, surplus__gt=0)
@@ -233,9 +231,10 @@ def balance_changes(*, tenant: Tenant, day_from: dt.date, day_to: dt.date) -> di
     changed_keys = []
     for key in sorted(set(before) | set(after)):
         b, a = before.get(key), after.get(key)
-        pair = lambda f: (getattr(b, f) if b else ZERO, getattr(a, f) if a else ZERO)  # noqa: E731
-        if pair("required")[0] != pair("required")[1] or pair("covered")[0] != pair("covered")[1]:
-            changed_keys.append((key, pair("required"), pair("covered"), pair("shortfall")))
+        req, cov, short = ((getattr(b, f) if b else ZERO, getattr(a, f) if a else ZERO)
+                           for f in ("required", "covered", "shortfall"))
+        if req[0] != req[1] or cov[0] != cov[1]:
+            changed_keys.append((key, req, cov, short))
     products = Product.objects.select_related("publisher").in_bulk([k[0][0] for k in changed_keys])
     ent_ids = {e for (_p, _m, e) in alloc_from ^ alloc_to}
     ents = Entitlement.objects.select_related("product").in_bulk(ent_ids)
@@ -244,8 +243,8 @@ def balance_changes(*, tenant: Tenant, day_from: dt.date, day_to: dt.date) -> di
         added = [ents[e] for (p, m, e) in sorted(alloc_to - alloc_from) if (p, m) == key and e in ents]
         removed = [ents[e] for (p, m, e) in sorted(alloc_from - alloc_to) if (p, m) == key and e in ents]
         changes.append(PositionChange(products[key[0]], key[1], req, cov, short, added, removed))
-    start = dt.datetime.combine(min(day_from, day_to), dt.time.min, tzinfo=dt.timezone.utc)
-    end = dt.datetime.combine(max(day_from, day_to) + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(min(day_from, day_to), dt.time.min, tzinfo=dt.UTC)
+    end = dt.datetime.combine(max(day_from, day_to) + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
     changed_products = [k[0][0] for k in changed_keys]
     new_requirements = list(Requirement.objects.filter(tenant=tenant, product_id__in=changed_products,
                                                        created_at__gte=start, created_at__lt=end)
@@ -282,7 +281,6 @@ def reconciliation(*, tenant: Tenant, publisher, scope: str, as_of: dt.date) -> 
     from catalog.models import Product
     from entitlements.models import Contract, Entitlement
     from inventory.models import Fingerprint
-
     from requirements_engine.coverage import catalog_facts
 
     products = list(Product.objects.filter(publisher=publisher).order_by("title", "version_sort", "edition"))

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django_scopes import scope
 
 from requirements_engine import exporters_balance  # noqa: F401 - registers the exports
@@ -33,11 +34,11 @@ from sam.exports import FORMATS, iter_delimited, xlsx_bytes
 from sam.views import TenantView
 
 # Columns of the balance page a user may show (the export always has all of them).
-COLUMNS = [("publisher", _("Publisher")), ("product", _("Product")), ("version", _("Version")),
-           ("edition", _("Edition")), ("license_model", _("License model")), ("metric", _("Metric")),
-           ("required", _("Required")), ("purchased", _("Purchased")), ("covered", _("Covered")),
-           ("shortfall", _("Shortfall")), ("surplus", _("Surplus")), ("status", _("Status")),
-           ("unconfirmed", _("Unconfirmed")), ("shortfall_cost", _("Shortfall cost")), ("expiring", _("Expiring"))]
+COLUMNS = [("publisher", _lazy("Publisher")), ("product", _lazy("Product")), ("version", _lazy("Version")),
+           ("edition", _lazy("Edition")), ("license_model", _lazy("License model")), ("metric", _lazy("Metric")),
+           ("required", _lazy("Required")), ("purchased", _lazy("Purchased")), ("covered", _lazy("Covered")),
+           ("shortfall", _lazy("Shortfall")), ("surplus", _lazy("Surplus")), ("status", _lazy("Status")),
+           ("unconfirmed", _lazy("Unconfirmed")), ("shortfall_cost", _lazy("Shortfall cost")), ("expiring", _lazy("Expiring"))]
 DEFAULT_COLUMNS = ["publisher", "product", "version", "edition", "license_model", "required", "purchased", "covered",
                    "shortfall", "surplus", "status", "unconfirmed", "shortfall_cost"]
 SORTS = {"publisher": lambda r: (r.product.publisher.name, r.product.title, r.product.version_sort),
@@ -201,8 +202,9 @@ class ReconciliationView(BalanceBase):
         return publisher
 
     def get(self, request):
-        from catalog.models import Publisher
         from django.db.models import Q
+
+        from catalog.models import Publisher
 
         publishers = Publisher.objects.filter(Q(introduced_by__isnull=True) | Q(introduced_by=self.tenant))
         publisher = self._publisher(request.GET.get("publisher", ""))
@@ -217,8 +219,8 @@ class ReconciliationView(BalanceBase):
         return self.render("requirements_engine/balance/reconciliation.html", ctx)
 
     def post(self, request):
-        from requirements_engine.services_balance import checklist_comment, checklist_set
         from requirements_engine.selectors_balance import CHECKLIST
+        from requirements_engine.services_balance import checklist_comment, checklist_set
 
         publisher = self._publisher(request.POST.get("publisher", ""))
         if publisher is None:
@@ -258,7 +260,6 @@ class ExemptionsView(BalanceBase):
 
     def post(self, request):
         from inventory.models import Device, Person
-
         from requirements_engine.services_balance import exemption_create
 
         reason = request.POST.get("reason", "").strip()

@@ -15,7 +15,7 @@ from requirements_engine.balance import balance_compute
 from requirements_engine.models import BalanceRow
 from requirements_engine.models_balance import Exemption, ReconciliationComment, ReconciliationItem
 from sam.models import AuditEvent
-from tests.requirements_engine.balance_builders import AS_OF, entitlement, requirement
+from tests.requirements_engine.balance_builders import AS_OF, entitlement
 from tests.requirements_engine.test_balance_compute import build_acceptance_estate
 
 pytestmark = pytest.mark.django_db
@@ -73,9 +73,8 @@ def test_the_export_has_the_contract_columns_and_plain_numbers(client, estate):
 
 
 def test_the_registered_export_computes_a_missing_day(tenant_a, cast):
-    from sam.exporting import export
-
     import requirements_engine.exporters_balance  # noqa: F401
+    from sam.exporting import export
 
     with scope(tenant=tenant_a):
         build_acceptance_estate(tenant_a)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 from sam.models import Tenant
 

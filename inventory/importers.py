@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 from django.db import models, transaction
 from django.db.models.functions import Lower
@@ -45,7 +46,15 @@ from inventory.models import (
     VmPlacement,
 )
 from sam.audit import actor_label, audit_record
-from sam.importing import ImportResult, RowError, iter_chunks, parse_date, parse_decimal, parse_int, register_kind
+from sam.importing import (
+    ImportResult,
+    RowError,
+    iter_chunks,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    register_kind,
+)
 from sam.models import Tenant
 
 # SQLite binds at most 999 variables per statement; one chunk of natural keys stays below it.
@@ -216,9 +225,9 @@ def replace_snapshot(*, model: type[models.Model], tenant: Tenant, key_fields: t
     for key, values in incoming.items():
         current = existing.get(key)
         if current is None:
-            to_create.append(model(tenant=tenant, **dict(zip(key_fields, key)), **values))
+            to_create.append(model(tenant=tenant, **dict(zip(key_fields, key, strict=True)), **values))
         elif any(current[f] != values[f] for f in value_fields):
-            to_update.append(model(pk=current["pk"], tenant=tenant, **dict(zip(key_fields, key)), **values))
+            to_update.append(model(pk=current["pk"], tenant=tenant, **dict(zip(key_fields, key, strict=True)), **values))
         else:
             result.unchanged += 1
     stale.extend(current["pk"] for key, current in existing.items() if key not in incoming and key not in keep)

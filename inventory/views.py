@@ -26,7 +26,13 @@ from inventory.models import (
     ServiceBooking,
     VmPlacement,
 )
-from inventory.selectors import device_facts, device_groups, group_member_counts, person_groups, relevant_devices
+from inventory.selectors import (
+    device_facts,
+    device_groups,
+    group_member_counts,
+    person_groups,
+    relevant_devices,
+)
 from sam.lists import TenantListView
 from sam.views import TenantView
 

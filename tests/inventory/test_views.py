@@ -133,7 +133,7 @@ def test_list_pages_cost_the_same_queries_for_few_and_many_rows(client, cast, te
     with CaptureQueriesContext(connection) as few:
         assert client.get(url(tenant_a, name)).status_code == 200
     with scope(tenant=tenant_a):
-        for i in range(30):
+        for _i in range(30):
             person = PersonFactory(tenant=tenant_a)
             device = DeviceFactory(tenant=tenant_a, primary_user=person)
             VmPlacementFactory(vm=device, host=estate["host"])

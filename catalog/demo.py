@@ -6,8 +6,8 @@ amendments of the kind a tenant makes: a reseller's code as SKU alias, a local l
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from django.db import transaction
 

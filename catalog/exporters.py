@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from catalog.selectors import product_terms_effective, products_visible, skus_effective
 from sam.exporting import ExportData, register_export

@@ -5,7 +5,13 @@ from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from catalog.models import Classification, TenantFingerprintRule, TenantLicenseModel, TenantSku, TenantSkuAlias
+from catalog.models import (
+    Classification,
+    TenantFingerprintRule,
+    TenantLicenseModel,
+    TenantSku,
+    TenantSkuAlias,
+)
 from catalog.selectors import license_models_effective, products_visible
 
 
@@ -23,16 +29,15 @@ class ProductPicker(forms.Select):
         self.search_url = search_url
 
     def optgroups(self, name, value, attrs=None):
-        chosen = {str(v) for v in value if v not in (None, "")}
-        groups = []
-        for index, (option_value, option_label) in enumerate(self.choices):
-            key = str(getattr(option_value, "value", option_value))
-            if key in chosen or key == "":
-                groups.append((None, [self.create_option(name, option_value, option_label, key in chosen, index)],
-                               index))
-            if len(groups) > len(chosen) + 1:
-                break
-        return groups
+        # Only the chosen product is rendered (one query by pk), never the whole catalog.
+        chosen = [str(v) for v in value if str(v).isdigit()]
+        empty_label = getattr(getattr(self.choices, "field", None), "empty_label", None) or ""
+        options = [self.create_option(name, "", empty_label, not chosen, 0)]
+        queryset = getattr(self.choices, "queryset", None)
+        if chosen and queryset is not None:
+            for index, obj in enumerate(queryset.filter(pk__in=chosen), start=1):
+                options.append(self.create_option(name, obj.pk, str(obj), True, index))
+        return [(None, options, 0)]
 
     def get_context(self, name, value, attrs):
         ctx = super().get_context(name, value, attrs)

@@ -8,9 +8,9 @@ Re-importing the same file changes nothing.
 """
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from django.db import models, transaction
 from django.db.models.functions import Lower, Upper
@@ -46,11 +46,19 @@ from catalog.selectors import (
     normalise_part_number,
     product_key_lookup,
     product_terms_effective,
-    skus_effective,
+    skus_effective_many,
 )
 from catalog.services import products_get_or_create
-from sam.importing import ImportResult, RowError, iter_chunks, parse_bool, parse_date, parse_decimal, parse_int, \
-    register_kind
+from sam.importing import (
+    ImportResult,
+    RowError,
+    iter_chunks,
+    parse_bool,
+    parse_date,
+    parse_decimal,
+    parse_int,
+    register_kind,
+)
 from sam.models import Tenant
 
 CHUNK = 1000
@@ -242,7 +250,7 @@ def import_license_models(*, tenant, rows: Rows, actor=None, **_kw) -> ImportRes
         try:
             values["quantity"] = validate_expression(row.get("quantity") or "1")
         except ExpressionError as exc:
-            raise RowError("expression.invalid", str(exc), "quantity")
+            raise RowError("expression.invalid", str(exc), "quantity") from exc
         if "description" in row:
             values["description"] = row["description"]
         return values
@@ -434,7 +442,6 @@ def import_catalog(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResult:
     models_ci = license_model_names_ci(tenant=tenant)
     sku_model, fixed, sku_existing = _layer(tenant, Sku, TenantSku)
     terms_model, _fixed, terms_existing = _layer(tenant, ProductTerms, TenantProductTerms)
-    master_skus = skus_effective(tenant=None) if tenant is not None else {}
 
     for chunk in iter_chunks(rows, CHUNK):
         good = _parse_rows(chunk, result, lambda row: _parse_catalog_row(row, models_ci))
@@ -474,6 +481,8 @@ def import_catalog(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResult:
             sku_status: dict[tuple, str] = {}
             if sku_rows:
                 pkeys = sorted({normalise_part_number(v["sku"]) for _n, v in sku_rows})
+                # A tenant compares its rows with the master's SKUs of this chunk (one more query).
+                master_skus = skus_effective_many(tenant=None, part_numbers=pkeys) if tenant is not None else {}
                 stored = list(sku_existing.annotate(_p=Upper("part_number")).filter(_p__in=pkeys))
                 ups_sku = Upsert(sku_model, key=lambda o: (normalise_part_number(o.part_number),),
                                  fields=SKU_WRITE_FIELDS, fixed=fixed, existing=stored)

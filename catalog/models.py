@@ -136,6 +136,9 @@ class ProductTermsBase(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"terms of product #{self.product_id}"
+
 
 class EditionRankBase(models.Model):
     publisher = models.CharField(max_length=200)
@@ -145,6 +148,9 @@ class EditionRankBase(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.publisher} {self.title} {self.edition} = {self.rank}"
 
 
 class LicenseModelBase(models.Model):
@@ -191,6 +197,9 @@ class SkuAliasBase(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.part_number}"
+
 
 class BundleComponentBase(models.Model):
     bundle = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
@@ -198,6 +207,9 @@ class BundleComponentBase(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return f"bundle #{self.bundle_id} ∋ #{self.component_id}"
 
 
 class FingerprintRuleBase(models.Model):
@@ -210,6 +222,9 @@ class FingerprintRuleBase(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        return " · ".join((self.publisher, self.name, self.version or "*"))
+
 
 class ProcessorModelBase(models.Model):
     model = models.CharField(max_length=200, help_text="* wildcards")
@@ -219,6 +234,9 @@ class ProcessorModelBase(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return self.model + (f" (≤ {self.max_sockets} sockets)" if self.max_sockets else "")
 
 
 class ProductAssignmentBase(models.Model):
@@ -232,6 +250,9 @@ class ProductAssignmentBase(models.Model):
 
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.key}".strip()
 
 
 # --- master tables (global) -------------------------------------------------------------------

@@ -8,12 +8,18 @@ person to classify. A person's choice is final: rows with ``manual=True`` are ne
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
 
 from catalog.models import Classification, Product
-from catalog.selectors import FingerprintRuleData, fingerprint_rules_effective, products_visible, wildcard_regex
+from catalog.selectors import (
+    FingerprintRuleData,
+    fingerprint_rules_effective,
+    products_visible,
+    wildcard_regex,
+)
 from sam.audit import audit_record, snapshot
 from sam.models import Tenant
 

@@ -9,9 +9,9 @@ Each selector issues a fixed number of queries, whatever the size of the catalog
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Upper
@@ -193,6 +193,12 @@ def _sku_layers(*, tenant: Tenant | None, keys: list[str] | None) -> dict[str, l
 def skus_effective(*, tenant: Tenant | None) -> dict[str, SkuData]:
     """Every SKU the tenant sees, keyed by the upper-cased part number; the tenant's replace the master's."""
     return {key: rows[0] for key, rows in sorted(_sku_layers(tenant=tenant, keys=None).items())}
+
+
+def skus_effective_many(*, tenant: Tenant | None, part_numbers: Iterable[str]) -> dict[str, SkuData]:
+    """The effective SKUs of some part numbers only, keyed by the normalised part number (bounded queries)."""
+    keys = sorted({normalise_part_number(p) for p in part_numbers if normalise_part_number(p)})
+    return {key: rows[0] for key, rows in _sku_layers(tenant=tenant, keys=keys).items()}
 
 
 def skus_for_product(*, tenant: Tenant | None, product_id: int) -> list[SkuData]:
@@ -631,3 +637,13 @@ def product_detail(*, tenant: Tenant, product: Product) -> dict:
         "fingerprints": fingerprints,
         "rules": rules,
     }
+
+
+def products_with_default_model(*, tenant: Tenant | None, name: str) -> list[Product]:
+    """Visible products whose effective default license model is ``name`` (the tenant's terms win)."""
+    master_ids = set(ProductTerms.objects.filter(default_license_model=name).values_list("product_id", flat=True))
+    if tenant is not None:
+        mine = dict(TenantProductTerms.objects.filter(tenant=tenant).values_list("product_id", "default_license_model"))
+        master_ids = {pid for pid in master_ids if pid not in mine} | {pid for pid, m in mine.items() if m == name}
+    return list(products_visible(tenant=tenant).filter(pk__in=master_ids).select_related("publisher")
+                .order_by("publisher__name", "title", "version_sort", "edition"))

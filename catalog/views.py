@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.html import format_html, format_html_join
@@ -159,9 +159,7 @@ class LicenseModelDetail(CatalogMixin, TenantView):
         model = selectors.license_models_effective(tenant=self.tenant).get(name)
         if model is None:
             raise Http404("No such license model.")
-        terms = selectors.product_terms_effective(tenant=self.tenant)
-        product_ids = [pid for pid, t in terms.items() if t.default_license_model == name][:200]
-        products = list(Product.objects.filter(pk__in=product_ids).select_related("publisher"))
+        products = selectors.products_with_default_model(tenant=self.tenant, name=name)[:200]
         skus = [s for s in selectors.skus_effective(tenant=self.tenant).values() if s.license_model == name][:200]
         tenant_row = TenantLicenseModel.objects.filter(tenant=self.tenant, name=name).first()
         return self.render("catalog/license_model_detail.html", {
@@ -181,7 +179,7 @@ class FingerprintQueue(CatalogMixin, TenantView):
         qs = selectors.fingerprints_unknown(tenant=self.tenant)
         q = request.GET.get("q", "").strip()
         if q:
-            qs = qs.filter(name__icontains=q) | qs.filter(publisher__icontains=q)
+            qs = qs.filter(Q(name__icontains=q) | Q(publisher__icontains=q))
         page = Paginator(qs, self.per_page).get_page(request.GET.get("page"))
         recent = (Fingerprint.objects.filter(tenant=self.tenant, manual=True).select_related("product__publisher")
                   .order_by("-pk")[:20])

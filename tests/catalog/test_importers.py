@@ -153,7 +153,7 @@ def test_the_catalog_export_lists_skus_and_products_without_sku(in_tenant_a):
                        b"Microsoft,SQL Server,2022,Standard,7NQ-01708,SQL Per Core,2\n"
                        b"Contoso,Draw,2022,Pro,,Per Device,\n")
     data = export(what="catalog", tenant=in_tenant_a, as_of=None)
-    rows = [dict(zip(data.header, r)) for r in data.rows]
+    rows = [dict(zip(data.header, r, strict=True)) for r in data.rows]
     assert [(r["product"], r["sku"], r["license_model"]) for r in rows] == [
         ("Draw", "", "Per Device"), ("SQL Server", "7NQ-01708", "SQL Per Core")]
     # The export reads back in as a catalog file.

@@ -97,8 +97,9 @@ def test_classifying_back_to_unknown_hands_the_row_to_the_rules(in_tenant_a, cas
 
 
 def test_a_product_classification_needs_a_visible_product(in_tenant_a, tenant_b, cast):
-    from catalog.services import product_get_or_create
     from django_scopes import scope
+
+    from catalog.services import product_get_or_create
 
     with scope(tenant=tenant_b):
         foreign = product_get_or_create(publisher="B Corp", title="Secret", version="1", edition="",

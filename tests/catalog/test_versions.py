@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.models import version_key
+from catalog.models import EditionRank, ProductTerms, TenantEditionRank, version_key
 from catalog.selectors import edition_rank_lookup, edition_ranks_effective, product_versions_covered
-from catalog.models import EditionRank, ProductTerms, TenantEditionRank
 from tests.catalog.factories import ProductFactory, PublisherFactory
 
 

@@ -5,8 +5,8 @@ in dependency order, inside the tenant's scope.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Callable
 
 from django.contrib.auth import get_user_model
 from django.db import transaction

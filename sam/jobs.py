@@ -1,8 +1,8 @@
 """Background jobs with progress. The same function runs in a worker or inline."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from django.db import transaction
 from django.utils import timezone

@@ -192,3 +192,6 @@ class TablePreference(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "table"], name="tablepref_unique_user_table")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.table}"

@@ -6,8 +6,8 @@ raises ``ScopeError`` instead of returning every tenant's rows.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login

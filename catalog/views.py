@@ -156,6 +156,8 @@ class LicenseModelDetail(CatalogMixin, TenantView):
 
     def get(self, request):
         name = request.GET.get("name", "")
+        if not name:
+            return HttpResponseRedirect(self.tenant_url("catalog:license-models"))
         model = selectors.license_models_effective(tenant=self.tenant).get(name)
         if model is None:
             raise Http404("No such license model.")

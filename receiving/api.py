@@ -173,5 +173,10 @@ def openapi_schema() -> dict[str, Any]:
 
 @require_GET
 def schema(request: HttpRequest) -> JsonResponse:
-    """The OpenAPI 3 description of this API (no token needed)."""
+    """The OpenAPI 3 description of this API, for a signed-in user or a holder of a valid token
+    (nothing outside a tenant is shown to anonymous visitors)."""
+    if not request.user.is_authenticated:
+        scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() not in ("bearer", "token") or api_token_authenticate(raw=raw.strip()) is None:
+            return _error(401, "auth.missing", "Sign in, or send a token as 'Authorization: Bearer <token>'.")
     return JsonResponse(openapi_schema(), json_dumps_params={"indent": 1})

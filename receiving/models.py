@@ -130,6 +130,11 @@ class PurchaseLine(TenantModel):
         ordering = ["id"]
 
     @property
+    def quantity_text(self) -> str:
+        """The parsed quantity, or the text as given when it could not be read."""
+        return str(self.quantity) if self.quantity is not None else str((self.values or {}).get("quantity", ""))
+
+    @property
     def reason_list(self) -> list[str]:
         return [r.get("code", "") for r in self.reasons or []]
 

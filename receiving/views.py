@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -259,9 +259,16 @@ class BatchFileView(ReceivingView):
 
     def get(self, request, pk: int):
         batch = get_object_or_404(ImportBatch, pk=pk)
-        if not batch.file:
-            raise Http404(_("This batch has no file (it came through the API)."))
-        return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.filename or f"batch-{pk}")
+        if batch.file:
+            return FileResponse(batch.file.open("rb"), as_attachment=True, filename=batch.filename or f"batch-{pk}")
+        # Pushed through the API: the lines as received are the evidence.
+        from receiving.exporters import export_receiving
+        from sam.exports import render
+
+        data = export_receiving(tenant=self.tenant, as_of=None, params={"batch": batch.pk})
+        response = HttpResponse(render(data.header, data.rows, "tsv"), content_type="text/tab-separated-values")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}.tsv"'
+        return response
 
 
 # ---------------------------------------------------------------------------------------------
@@ -404,7 +411,7 @@ class UploadJobView(ReceivingView):
     model = Job
 
     def get(self, request, pk: int):
-        job = get_object_or_404(Job, pk=pk, kind="receiving.import")
+        job = get_object_or_404(Job, pk=pk)
         return self.render("receiving/upload_job.html", {"job": job})
 
 

@@ -119,7 +119,10 @@ def test_line_status_can_be_read_back_but_not_across_tenants(client, token, org,
     assert client.get(f"/api/t/tenant-b/receiving/lines/{line_id}/", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 404
 
 
-def test_the_openapi_schema_is_served(client):
+def test_the_openapi_schema_is_served_to_token_holders_and_members(client, token, cast):
+    assert client.get("/api/schema/receiving.json").status_code == 401
+    assert client.get("/api/schema/receiving.json", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 200
+    client.force_login(cast["clearing"])
     schema = client.get("/api/schema/receiving.json").json()
     assert schema["openapi"].startswith("3.")
     post = schema["paths"]["/api/t/{tenant}/receiving/lines/"]["post"]

@@ -36,7 +36,25 @@ from sam.models import Job
 from sam.views import TenantView
 
 PAGE_SIZE = 50
+COUNT_CAP = 10_000
 SESSION_UPLOAD = "receiving_upload"
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP lines: the queue's first page costs the same with 100,000 waiting.
+
+    Deeper lines are reached with the filters; ``capped`` tells the template to say "10,000+"."""
+
+    @property
+    def count(self) -> int:
+        if not hasattr(self, "_capped_count"):
+            self._capped_count = self.object_list[: COUNT_CAP + 1].count()
+        return min(self._capped_count, COUNT_CAP)
+
+    @property
+    def capped(self) -> bool:
+        self.count  # noqa: B018 - fills the cache
+        return self._capped_count > COUNT_CAP
 
 
 class ReceivingView(TenantView):
@@ -65,7 +83,7 @@ class QueueView(ReceivingView):
     def get(self, request):
         filters = selectors.QueueFilters.from_query(request.GET)
         qs = selectors.queue_lines(tenant=self.tenant, filters=filters).select_related("batch")
-        page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
         params = request.GET.copy()
         params.pop("page", None)
         ctx = {

@@ -268,3 +268,12 @@ def test_header_constant_is_canonical():
     from receiving.validation import CANONICAL
 
     assert set(HEADER) <= set(CANONICAL)
+
+
+def test_the_queue_counts_at_most_its_cap(clerk, org, monkeypatch):
+    import receiving.views
+
+    monkeypatch.setattr(receiving.views, "COUNT_CAP", 5)
+    receive(org, [line(po_line=str(i), sku="ZZ-1") for i in range(8)])
+    body = clerk.get(url("receiving:queue")).content.decode()
+    assert "More than 5 lines" in body

@@ -168,6 +168,17 @@ class LicenseModelBase(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        """The quantity expression must parse and use only the known names (see catalog.expressions)."""
+        from django.core.exceptions import ValidationError
+
+        from catalog.expressions import ExpressionError, validate_expression
+
+        try:
+            self.quantity = validate_expression(self.quantity or "1")
+        except ExpressionError as exc:
+            raise ValidationError({"quantity": _("The quantity expression is not valid: %(e)s") % {"e": exc}}) from exc
+
 
 class SkuBase(models.Model):
     part_number = models.CharField(_("part number"), max_length=100)

@@ -66,7 +66,8 @@ def products_get_or_create(*, keys: Iterable[ProductKey], tenant: Tenant | None 
     the release date. The result is keyed by the lower-cased key; the keys of new products are added
     to ``created``, those whose release date changed to ``changed`` (when given).
     """
-    wanted = {_lower(_key(*k)): _key(*k) for k in keys}
+    # Keys without publisher or title cannot name a product; they are left out of the result.
+    wanted = {_lower(_key(*k)): _key(*k) for k in keys if _key(*k)[0] and _key(*k)[1]}
     if not wanted:
         return {}
     release_dates = {_lower(_key(*k)): v for k, v in (release_dates or {}).items()}

@@ -23,12 +23,14 @@ PK_ROUTES = [r for r in ROUTES if r.int_kwargs]
 
 
 def _request(client, route, url, method):
-    return client.post(url) if method == "post" else client.get(url)
+    return getattr(client, method)(url)
 
 
 def _methods(route) -> list[str]:
-    methods = [m for m in ("get", "post") if route.has(m)]
-    assert methods, f"{route}: the view answers neither GET nor POST"
+    if route.view_class is None:  # a function view (the API): try both
+        return ["get", "post"]
+    methods = [m for m in ("get", "post", "put", "patch", "delete") if route.has(m)]
+    assert methods, f"{route}: the view answers no HTTP method"
     return methods
 
 
@@ -61,7 +63,7 @@ def test_a_foreign_tenant_slug_is_404(client, cast, tenant_a, tenant_b, route):
     client.force_login(cast["admin"])
     cache = {}
     ids = _ids_for(route, tenant_b, cache)
-    url = route.url(tenant=tenant_b.slug, **ids)
+    url = route.url(tenant=tenant_b.slug, **{**route.examples, **ids})
     for method in _methods(route):
         response = _request(client, route, url, method)
         assert response.status_code == 404, f"{method.upper()} {url} -> {response.status_code}"
@@ -77,7 +79,7 @@ def test_a_foreign_tenant_id_is_404(client, cast, tenant_a, tenant_b, route):
         if model is not None and not is_tenant_owned(model):
             continue  # a master-catalog row is global: every tenant may see it
         foreign = build_row(model, tenant_b, cache=cache).pk if model is not None else LARGE_ID
-        url = route.url(tenant=tenant_a.slug, **{**own, kwarg: foreign})
+        url = route.url(tenant=tenant_a.slug, **{**route.examples, **own, kwarg: foreign})
         # GET when the view shows something; POST-only views must 404 the POST.
         method = "get" if route.has("get") else "post"
         response = _request(client, route, url, method)
@@ -87,7 +89,7 @@ def test_a_foreign_tenant_id_is_404(client, cast, tenant_a, tenant_b, route):
 
 @pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_anonymous_visitors_are_sent_to_log_in(client, tenant_a, route):
-    url = route.url(tenant=tenant_a.slug)
+    url = route.url(tenant=tenant_a.slug, **route.examples)
     for method in _methods(route):
         response = _request(client, route, url, method)
         assert response.status_code == 302, f"{method.upper()} {url} -> {response.status_code}"

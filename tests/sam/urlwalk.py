@@ -46,6 +46,17 @@ class Route:
     def has(self, method: str) -> bool:
         return self.view_class is not None and hasattr(self.view_class, method)
 
+    @property
+    def examples(self) -> dict[str, str]:
+        """Values for non-id kwargs (``<str:kind>``) the view declares as ``url_examples``."""
+        return dict(getattr(self.view_class, "url_examples", None) or {})
+
+    @property
+    def has_unknown_kwargs(self) -> bool:
+        """A str/slug kwarg (besides the tenant) the view gives no example for: "x" may be a 404."""
+        return any(conv != "int" and name != "tenant" and name not in self.examples
+                   for name, conv in self.kwargs.items())
+
     def model_for(self, kwarg: str):
         if self.view_class is None:
             return None

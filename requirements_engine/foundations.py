@@ -258,7 +258,7 @@ class Found:
     holds: bool = True  # the condition holds today (False: kept within the minimum entitlement period)
 
 
-@dataclass
+@dataclass(slots=True)
 class ExistingFoundation:
     id: int
     source: str

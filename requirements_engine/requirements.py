@@ -58,7 +58,7 @@ ERR_USER_INACTIVE = "principal user is not active"
 ERR_NO_DEVICES = "person has no relevant computer or mobile device"
 
 
-@dataclass
+@dataclass(slots=True)
 class ExistingRequirement:
     id: int
     manual: bool
@@ -211,12 +211,15 @@ class Planner:
         kind, _sep, raw = e.consumer_key.partition(":")
         cid = int(raw)
         assignment = model.assignment
+        if assignment == Assignment.NONE or (assignment == Assignment.OSE and kind == "d") or (
+                assignment == Assignment.NAMED_USER and kind == "p"):
+            return  # the consumer as found (the common cases first: no label needed)
+        if assignment in (Assignment.DEVICE, Assignment.DEVICE_SECOND_COPY) and kind == "d" and \
+                self.estate.devices[cid].kind != DeviceKind.VIRTUAL:
+            return  # physical computer / mobile device: itself
         label = self.estate.label(e.consumer_key)
         if assignment in (Assignment.DEVICE, Assignment.DEVICE_SECOND_COPY):
             if kind == "d":
-                device = self.estate.devices[cid]
-                if device.kind != DeviceKind.VIRTUAL:
-                    return  # physical computer / mobile device: itself
                 hosts, error = self.relevant_hosts(cid, e.product_id)
                 if error:
                     e.error = error

@@ -108,3 +108,18 @@ def test_a_product_classification_needs_a_visible_product(in_tenant_a, tenant_b,
     with pytest.raises(ValueError):
         fingerprint_classify(tenant=in_tenant_a, fingerprint=fp, classification="product", product=foreign,
                              actor=cast["admin"])
+
+
+def test_a_master_rules_import_recognises_every_tenants_fingerprints(tenant_a, tenant_b, products):
+    from django_scopes import scope
+
+    fps = {}
+    for tenant in (tenant_a, tenant_b):
+        with scope(tenant=tenant):
+            fps[tenant.pk] = _fp(tenant, "Contoso Draw 2024 Pro")
+    result = import_file(kind="fingerprints", source=RULES, tenant=None, filename="f.csv", recompute=False)
+    assert result.extra["recognised"] == 2
+    for tenant in (tenant_a, tenant_b):
+        with scope(tenant=tenant):
+            fps[tenant.pk].refresh_from_db()
+            assert fps[tenant.pk].product == products["2024"]

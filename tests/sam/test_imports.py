@@ -191,3 +191,25 @@ def test_the_import_task_runs_the_job_inside_the_tenant_scope(tenant_a, notes_ki
                          params={"kind": "test_notes", "token": token, "filename": "n.csv", "mapping": {}})
     result = import_task.run(tenant_a.pk, job.pk)  # outside any scope, as in a worker
     assert result["created"] == 1
+
+
+def test_with_a_broker_the_import_is_queued_for_a_worker(client, cast, tenant_a, notes_kind, settings, monkeypatch,
+                                                         django_capture_on_commit_callbacks):
+    from sam import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.import_task, "delay", lambda *args: sent.append(args))
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    client.force_login(cast["admin"])
+    token = _token(_upload(client, tenant_a, b"code\n1\n"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(_url(tenant_a), {"action": "run", "kind": "test_notes", "token": token})
+    job_id = int(response["Location"].split("job=")[1])
+    assert sent == [(tenant_a.pk, job_id)]
+    with scope(tenant=tenant_a):
+        assert Job.objects.get(pk=job_id).state == JobState.QUEUED
+    # The page polls the job's partial until a worker finishes it.
+    page = client.get(response["Location"]).content.decode()
+    assert 'hx-trigger="every 1s"' in page
+    # The file stays under MEDIA_ROOT until the worker has run.
+    assert list(settings.MEDIA_ROOT.glob(f"imports/*/{token}/*"))

@@ -609,7 +609,7 @@ class DocumentDownloadView(TenantView):
         doc = get_object_or_404(Document, pk=pk)
         try:
             handle = doc.file.open("rb")
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, ValueError) as exc:  # missing on disk, or no file at all
             raise Http404("file missing") from exc
         return FileResponse(handle, as_attachment=True, filename=doc.file.name.rsplit("/", 1)[-1])
 

@@ -113,7 +113,7 @@ def test_a_license_is_saved_as_draft_and_published_with_a_plain_form_post(client
     with scopes_disabled():
         product = ProductFactory(title="Visio", version="2021", edition="Professional")
     client.force_login(cast["license_manager"])
-    response = client.post(url("new", tenant_a, kind="license"), editor_post(
+    response = client.post(url("new-license", tenant_a), editor_post(
         vendor=product.publisher.name, title="Visio", version_type="dot", version="2021", edition="Professional",
         quantity="", management_group_name="EMEA"))
     assert response.status_code == 302
@@ -153,12 +153,12 @@ def test_a_sku_prefills_and_locks_the_derived_fields(client, cast, tenant_a):
         sku = SkuFactory(part_number="9EM-00652", units=Decimal(2), license_type="subscription", term_months=12,
                          product=ProductFactory(title="SQL Server", version="2022", edition="Enterprise"))
     client.force_login(cast["license_manager"])
-    response = client.post(url("new", tenant_a, kind="license"), editor_post(sku="9EM-00652", action="refresh"))
+    response = client.post(url("new-license", tenant_a), editor_post(sku="9EM-00652", action="refresh"))
     body = response.content.decode()
     assert response.status_code == 200
     assert 'data-locked="title"' in body and 'data-locked="units"' in body and 'value="SQL Server"' in body
     # A tampered post cannot change a locked field: the SKU's values win.
-    client.post(url("new", tenant_a, kind="license"), editor_post(
+    client.post(url("new-license", tenant_a), editor_post(
         sku="9EM-00652", title="Something else", units="7", quantity="3", start_date="2026-01-31"))
     with scope(tenant=tenant_a):
         ent = Entitlement.objects.get()
@@ -246,14 +246,14 @@ def test_the_auditor_reads_and_exports_but_every_post_is_forbidden(client, cast,
                          ("repositories", {}), ("renewals", {})):
         assert client.get(url(name, tenant_a, **kwargs)).status_code == 200, name
     assert client.get(url("list", tenant_a) + "?export=tsv").status_code == 200
-    posts = [("bulk", {}), ("new", {"kind": "license"}), ("new", {"kind": "maintenance"}), ("edit", {"pk": ent.pk}),
+    posts = [("bulk", {}), ("new-license", {}), ("new-maintenance", {}), ("edit", {"pk": ent.pk}),
              ("action", {"pk": ent.pk}), ("compute", {}), ("contract-new", {}), ("contract", {"pk": contract.pk}),
              ("repositories", {}), ("repository-delete", {"pk": repo.pk})]
     for name, kwargs in posts:
         response = client.post(url(name, tenant_a, **kwargs), {"action": "delete", "selected": [ent.pk],
                                                                 "name": "x", "number": "x"})
         assert response.status_code == 403, name
-    assert client.get(url("new", tenant_a, kind="license")).status_code == 403
+    assert client.get(url("new-license", tenant_a)).status_code == 403
     with scope(tenant=tenant_a):
         assert Entitlement.objects.filter(pk=ent.pk).exists() and Repository.objects.filter(pk=repo.pk).exists()
 
@@ -277,7 +277,7 @@ def test_every_change_through_the_pages_is_in_the_audit_log(client, cast, tenant
     client.post(url("contract", tenant_a, pk=contract.pk), {"number": "EA-1", "publisher_name": "Contoso",
                                                              "name": "Enterprise", "action": "save"})
     client.post(url("repositories", tenant_a), {"name": "What-if"})
-    client.post(url("new", tenant_a, kind="maintenance"), editor_post(title="Tool", term="subscription",
+    client.post(url("new-maintenance", tenant_a), editor_post(title="Tool", term="subscription",
                                                                       duration_months="12", contract=contract.pk))
     with scope(tenant=tenant_a):
         ent = Entitlement.objects.get()

@@ -63,11 +63,19 @@ class ReceivingView(TenantView):
     section = ""
 
     def render(self, template: str, context: dict | None = None, **kwargs):
-        ctx = {"section": self.section, "perm": {
+        ctx = {"section": self.section, "sku_autocomplete": sku_autocomplete_url(self.tenant.slug), "perm": {
             name.replace(".", "_"): self.can(name)
             for name in ("imports.run", "receiving.change", "settings.manage", "api.manage", "audit.view")}}
         ctx.update(context or {})
         return super().render(template, ctx, **kwargs)
+
+
+def sku_autocomplete_url(slug: str) -> str:
+    """The catalog's SKU autocomplete (``?q=``, <option>s for HTMX); this app's own list if it is missing."""
+    try:
+        return reverse("catalog:autocomplete-skus", kwargs={"tenant": slug})
+    except NoReverseMatch:
+        return reverse("receiving:sku-suggest", kwargs={"tenant": slug})
 
 
 def reason_choices() -> list[tuple[str, str]]:

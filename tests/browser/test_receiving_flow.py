@@ -60,6 +60,9 @@ def test_upload_see_reasons_fix_inline_and_by_alias_and_the_rate_rises(page, liv
 
     # Map the reseller's part number to the catalog SKU: both lines carrying it clear at once.
     group = page.locator('#sku-groups tr[data-sku="RS-DRAW-PRO"]')
+    group.locator("input[name=part_number]").press_sequentially("CD-2", delay=50)
+    # The catalog's SKU autocomplete offers the part number.
+    page.wait_for_selector('#sku-list option[value="CD-24P"]', state="attached")
     group.locator("input[name=part_number]").fill("CD-24P")
     group.get_by_role("button", name="Map").click()
     page.wait_for_load_state("networkidle")

@@ -5,7 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Metric
-from entitlements.models import Contract, Entitlement, EntitlementType, Term
+from entitlements.models import Contract, Entitlement, EntitlementType, Repository, Term
 from entitlements.services import SKU_LOCKED_FIELDS
 
 EDITOR_METRICS = [(m.value, m.label) for m in (Metric.CORE, Metric.DEVICE, Metric.OTHER, Metric.PROCESSOR, Metric.PVU,
@@ -14,7 +14,7 @@ CURRENCIES = ["", "EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK",
 
 # Sections of the editor, in order: (anchor, title, fields).
 SECTIONS = [
-    ("basic", _("Basic information"), ("management_group_name", "identifier", "comments")),
+    ("basic", _("Basic information"), ("management_group_name", "identifier", "repository", "comments")),
     ("product", _("Product"), ("vendor", "sku", "licensable_only", "title", "version_type", "version", "edition",
                                "license_model")),
     ("coverage", _("Coverage"), ("metric", "other_metric", "unlimited", "quantity", "units")),
@@ -40,7 +40,7 @@ MODEL_FIELDS = [
     "audit_frequency_months", "audit_notice_days", "audit_tool", "business_unit", "sponsor", "cost_center",
     "invoice_number", "invoice_line", "invoice_date", "po_number", "po_line", "po_date", "supplier", "supplier_line",
     "supplier_date", "internal_order_number", "internal_order_line", "internal_order_date", "licensor_number",
-    "licensor_line", "licensor_date", "is_foss", "copyleft", "trademark_restrictions", "contract",
+    "licensor_line", "licensor_date", "is_foss", "copyleft", "trademark_restrictions", "contract", "repository",
 ]
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -54,6 +54,8 @@ class EntitlementForm(forms.ModelForm):
     upgrades_ref = forms.IntegerField(label=_("Upgrades license #"), required=False, min_value=1,
                                       help_text=_("For an upgrade license: the number of the license it upgrades."))
     contract = forms.ModelChoiceField(queryset=None, required=False, label=_("Agreement"))
+    repository = forms.ModelChoiceField(queryset=None, required=False, empty_label=None,
+                                        label=_("Entitlement repository"))
     covers_refs = forms.CharField(label=_("Covers licenses #"), required=False,
                                   help_text=_("For a maintenance: the numbers of the licenses it covers, comma-separated."))
 
@@ -84,6 +86,7 @@ class EntitlementForm(forms.ModelForm):
             + ([(self.instance.currency, self.instance.currency)] if self.instance.currency not in CURRENCIES else []))
         self.fields["contract"].queryset = Contract.objects.filter(tenant=tenant).select_related("publisher")
         self.fields["contract"].label = _("Agreement")
+        self.fields["repository"].queryset = Repository.objects.filter(tenant=tenant)
         self.fields["units"].required = False
         if kind == EntitlementType.MAINTENANCE:
             self.fields["term"].choices = [(Term.SUBSCRIPTION.value, Term.SUBSCRIPTION.label)]
@@ -128,6 +131,13 @@ class EntitlementForm(forms.ModelForm):
     def locked(self) -> list[str]:
         return [n for n, f in self.fields.items() if f.disabled]
 
+    def clean_repository(self):
+        repo = self.cleaned_data.get("repository")
+        if repo is None:  # not posted: an edit stays where it is, a new one goes to Default
+            repo = (self.instance.repository if self.instance.repository_id
+                    else Repository.objects.filter(tenant=self.tenant, is_default=True).first())
+        return repo
+
     def clean_upgrades_ref(self):
         ref = self.cleaned_data.get("upgrades_ref")
         if not ref:
@@ -163,6 +173,8 @@ class EntitlementForm(forms.ModelForm):
         """The cleaned values as ``entitlement_create/update`` data (SKU-derived values win)."""
         data = {name: self.cleaned_data.get(name) for name in MODEL_FIELDS if name in self.cleaned_data}
         data["units"] = data.get("units") or 1
+        if not data.get("repository"):
+            data.pop("repository", None)  # new: the Default repository; edit: stays where it is
         data["upgrades"] = self.cleaned_data.get("upgrades_ref")
         if self.kind == "maintenance":
             data["covers"] = self.cleaned_data.get("covers_refs") or []

@@ -296,6 +296,10 @@ def _assign(ent: Entitlement, data: dict[str, Any]) -> None:
             continue
         if name in ("quantity", "units", "unit_cost") and value not in (None, ""):
             value = Decimal(str(value))
+        elif name.endswith("_date") and isinstance(value, str):
+            value = dt.date.fromisoformat(value[:10]) if value.strip() else None
+        elif value == "" and name in ("quantity", "unit_cost", "duration_months"):
+            value = None
         if value is None and name not in ("quantity", "unit_cost", "start_date", "end_date", "duration_months",
                                           "invoice_date", "po_date", "supplier_date", "internal_order_date",
                                           "licensor_date", "audit_frequency_months", "audit_notice_days"):

@@ -178,8 +178,11 @@ class EditorMixin:
         sku_values = self.sku_values(sku)
         initial = {}
         if entitlement.pk is None:
+            wanted = self.request.GET.get("repository", "")
+            repo = Repository.objects.filter(tenant=self.tenant, pk=int(wanted)).first() if wanted.isdigit() else None
             initial = {"start_date": timezone.localdate(), "term": Term.SUBSCRIPTION if kind == "maintenance"
-                       else Term.PERPETUAL, "version_downgrade": True, "units": 1, "metric": "device"}
+                       else Term.PERPETUAL, "version_downgrade": True, "units": 1, "metric": "device",
+                       "repository": (repo or services.repository_default(tenant=self.tenant)).pk}
         return EntitlementForm(
             data, instance=entitlement, initial=initial, tenant=self.tenant, kind=kind, sku_values=sku_values,
             compute_url=self.tenant_url("entitlements:compute"),

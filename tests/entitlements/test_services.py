@@ -347,7 +347,6 @@ def test_repositories_keep_one_default_and_refuse_deleting_it(in_tenant_a, cast)
 
 def test_versions_covered_follow_the_rights_and_the_edition_ranks(in_tenant_a, cast):
     from catalog.models import EditionRank, Publisher
-
     from entitlements.selectors import versions_covered
 
     pub = Publisher.objects.create(name="Contoso")

@@ -324,3 +324,14 @@ def test_renewal_notices_and_the_digest(client, cast, tenant_a, mailoutbox):
     assert result == {tenant_a.slug: 1}
     assert len(mailoutbox) == 1 and "Ending within 30 days: 1" in mailoutbox[0].body
     assert set(mailoutbox[0].to) == {"a-admin@example.test", "a-license_manager@example.test"}
+
+
+def test_a_license_created_from_a_what_if_repository_lands_there(client, cast, tenant_a):
+    with scope(tenant=tenant_a):
+        whatif = Repository.objects.create(tenant=tenant_a, name="What-if")
+    client.force_login(cast["license_manager"])
+    body = client.get(url("new-license", tenant_a) + f"?repository={whatif.pk}").content.decode()
+    assert f'<option value="{whatif.pk}" selected>What-if</option>' in body
+    client.post(url("new-license", tenant_a), editor_post(title="Tool", repository=whatif.pk))
+    with scope(tenant=tenant_a):
+        assert Entitlement.objects.get().repository == whatif

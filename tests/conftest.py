@@ -55,3 +55,12 @@ def in_tenant_a(tenant_a):
 def unscoped():
     with scopes_disabled():
         yield
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """Argon2 costs seconds per password on a loaded 2-core machine and the cast hashes five.
+
+    The real hasher is asserted in tests/sam/test_security.py, which restores the configured list.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -401,7 +401,16 @@ def import_file(*, kind: str, source: str | Path | bytes, tenant=None, as_of: dt
         from requirements_engine.services import recompute_request
 
         recompute_request(tenant=tenant, as_of=as_of, reason=f"import {kind}", actor=actor)
+    if tenant is not None and kind in REVALIDATES_RECEIVING and (result.created or result.updated or result.deleted):
+        # New SKUs, aliases, persons, cost centers or contracts can clear lines waiting in the queue.
+        from receiving.services import receiving_revalidate
+
+        receiving_revalidate(tenant=tenant, actor=actor)
     return result
+
+
+# Kinds whose rows the receiving validation reads.
+REVALIDATES_RECEIVING = frozenset({"catalog", "persons", "cost_centers", "contracts"})
 
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -56,6 +56,7 @@ urlpatterns = [
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("t/<slug:tenant>/", include(tenant_patterns)),
     path("api/", include(api_patterns)),
+    path("", include("receiving.account_urls")),
 ]
 
 if settings.DEBUG:

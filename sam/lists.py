@@ -110,6 +110,10 @@ class TenantListView(TenantView):
             op = data.get(f"{name}__op", "") or OPERATORS[kind][0][0]
             if op not in dict(OPERATORS[kind]):
                 continue
+            if op != "exact":
+                # django-filter names the "exact" lookup after the bare field: drop it, or a
+                # "> 5" filter would also demand "= 5".
+                data.pop(name, None)
             if op == "isnull":
                 continue  # applied in filtered_queryset: empty text is "" as well as NULL
             if value != "":

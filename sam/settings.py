@@ -181,6 +181,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "daily-balance-snapshots": {"task": "requirements_engine.tasks.snapshot_all_tenants", "schedule": 24 * 3600},
+    "daily-renewal-digest": {"task": "entitlements.tasks.renewal_digest", "schedule": 24 * 3600},
+    "daily-entitlement-revalidation": {"task": "entitlements.tasks.revalidate_all", "schedule": 24 * 3600},
 }
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"

@@ -12,7 +12,6 @@ import pytest
 from django_scopes import ScopeError, scope
 
 from sam.views import TenantView
-from tests.sam.conftest import fast_password_hasher  # noqa: F401 - autouse
 from tests.sam.urlwalk import LARGE_ID, build_row, is_tenant_owned, tenant_models, tenant_routes, walk
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,6 @@ from django.urls import reverse
 
 from sam.models import Role
 from sam.permissions import ALL, ROLE_PERMISSIONS, role_has_perm
-from tests.sam.conftest import fast_password_hasher  # noqa: F401 - autouse
 from tests.sam.urlwalk import LARGE_ID, build_row, tenant_routes
 
 pytestmark = pytest.mark.django_db

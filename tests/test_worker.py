@@ -16,7 +16,6 @@ from sam.jobs import job_create
 from sam.models import Job, JobState
 from tests.conftest import require_server
 from tests.factories import TenantFactory
-from tests.sam.conftest import fast_password_hasher  # noqa: F401 - autouse
 
 REDIS_URL = os.environ.get("SAM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

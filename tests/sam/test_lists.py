@@ -188,3 +188,19 @@ def test_a_bulk_action_needs_its_permission(auditor, tenant_a, events):
     response = auditor.post(_url(tenant_a), {"bulk_action": "annotate", "selected": [events[0].pk]})
     assert response.status_code == 403
     assert auditor.post(_url(tenant_a), {"bulk_action": "nope"}).status_code == 400
+
+
+def test_a_greater_than_filter_does_not_also_demand_equality():
+    """Regression: the bare field name is django-filter's exact lookup and must not leak through."""
+    from django.test import RequestFactory
+
+    from sam.lists import TenantListView
+
+    class View(TenantListView):
+        filter_fields = {"progress": "number"}
+
+    view = View()
+    view.request = RequestFactory().get("/", {"progress": "5", "progress__op": "gt"})
+    data = view.filter_data()
+    assert data.get("progress__gt") == "5"
+    assert "progress" not in data

@@ -425,13 +425,14 @@ def entitlement_create(*, tenant: Tenant, actor: Any, data: dict[str, Any], publ
 
 
 def entitlements_create_many(*, tenant: Tenant, actor: Any, rows: list[dict[str, Any]], publish: bool,
-                             batch_size: int = 2000) -> list[Entitlement]:
+                             batch_size: int = 2000, recompute: bool = True) -> list[Entitlement]:
     """Create many entitlements set-based (receiving's transfer, the importer).
 
     Same rules as :func:`entitlement_create` (SKU prefill, validation, publish only when valid) with a
     fixed number of queries per batch: products, contracts and SKUs are resolved in bulk, rows are
     written with ``bulk_create`` and one audit row per entitlement is bulk-inserted. ``covers`` and
     ``license_keys`` are not supported here. Returns the entitlements in input order, with their ids.
+    ``recompute=False`` leaves the recompute to a caller that creates in several chunks and asks once.
     """
     if not rows:
         return []
@@ -487,7 +488,7 @@ def entitlements_create_many(*, tenant: Tenant, actor: Any, rows: list[dict[str,
                            object_id=str(e.pk), object_repr=str(e)[:300], after=_compact(e), at=now)
                 for e in chunk
             ])
-        if any(e.status == Status.PUBLISHED for e in built):
+        if recompute and any(e.status == Status.PUBLISHED for e in built):
             _recompute(tenant=tenant, reason=f"{len(built)} entitlements created", actor=actor)
     return built
 

@@ -132,7 +132,8 @@ def receive_upload(*, tenant, actor, data: bytes, filename: str, mapping: dict[s
             job_progress(job=job, progress=percent, message=message)
 
     outcome = receiving_receive(tenant=tenant, actor=actor, rows=rows, source=_source_kind(actor), filename=filename,
-                                file_bytes=data, options=options or Options(), profile=profile, progress=progress)
+                                file_bytes=data, options=options or Options(), profile=profile, progress=progress,
+                                recompute=False)
     if outcome.transferred:
         from requirements_engine.services import recompute_request
 
@@ -182,7 +183,8 @@ def import_procurement(*, tenant, rows, as_of: dt.date, actor, job=None, profile
             job_progress(job=job, progress=percent, message=message)
 
     outcome = receiving_receive(tenant=tenant, actor=actor, rows=rows, source=_source_kind(actor), filename=filename,
-                                file_bytes=data, options=options, profile=chosen, progress=progress)
+                                file_bytes=data, options=options, profile=chosen, progress=progress,
+                                recompute=False)  # import_file asks for the recompute (affects_engine)
     result = ImportResult(kind=KIND, read=outcome.read, created=outcome.created, unchanged=outcome.skipped,
                           waiting=outcome.waiting, errors=outcome.errors)
     result.extra.update({"transferred": outcome.transferred, "batch": outcome.batch.pk if outcome.batch else None,

@@ -99,6 +99,7 @@ def receiving_receive(
     profile: ImportProfile | None = None,
     progress: Progress | None = None,
     chunk_size: int = CHUNK,
+    recompute: bool = True,
 ) -> ReceiveResult:
     """Stage purchase lines, validate them, and transfer the clean ones into entitlements.
 
@@ -170,7 +171,17 @@ def receiving_receive(
         audit_record(tenant=tenant, actor=actor, action="receiving.batch.received", obj=batch,
                      after={"filename": filename, "source": source, "read": result.read, "created": result.created,
                             "skipped": result.skipped, "transferred": result.transferred, "waiting": result.waiting})
+    if recompute:
+        _recompute_after(tenant=tenant, actor=actor, result=result, reason="purchase lines transferred")
     return result
+
+
+def _recompute_after(*, tenant: Tenant, actor: Any, result: ReceiveResult, reason: str) -> None:
+    """Ask the engine for one recompute when a run transferred lines (the balance counts them)."""
+    if result.transferred:
+        from requirements_engine.services import recompute_request
+
+        transaction.on_commit(lambda: recompute_request(tenant=tenant, reason=reason, actor=actor))
 
 
 def _outcome_fields(c: Checked) -> dict[str, Any]:
@@ -202,7 +213,9 @@ def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine,
     if not pairs:
         return []
     rows = [{**c.entitlement, "purchase_line": line} for line, c in pairs]
-    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft)
+    # One recompute per receive/revalidate run (see _recompute_after), not one per chunk.
+    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft,
+                                       recompute=False)
     now = timezone.now()
     for chunk in iter_chunks([line.pk for line, _c in pairs], IN_CHUNK):
         PurchaseLine.objects.filter(id__in=chunk).update(status=LineStatus.TRANSFERRED, transferred_at=now,
@@ -263,6 +276,7 @@ def receiving_revalidate(
         done += len(lines)
         if progress and total:
             progress(int(done * 100 / total), _("%(done)d of %(total)d lines checked again") % {"done": done, "total": total})
+    _recompute_after(tenant=tenant, actor=actor, result=result, reason="purchase lines cleared")
     return result
 
 

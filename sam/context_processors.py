@@ -33,8 +33,13 @@ def shell(request: HttpRequest) -> dict:
                 url = reverse(name, kwargs={"tenant": tenant.slug})
             except NoReverseMatch:
                 continue
-            nav.append({"label": label, "url": url, "active": request.path.startswith(url) and url.count("/") > 3
-                        or request.path == url})
+            nav.append({"label": label, "url": url, "active": False})
+        # The entry whose URL is the longest prefix of the page is the current one (Balance lives
+        # under Requirements' prefix; only one entry may be marked).
+        matches = [item for item in nav if request.path == item["url"]
+                   or (request.path.startswith(item["url"]) and item["url"].count("/") > 3)]
+        if matches:
+            max(matches, key=lambda item: len(item["url"]))["active"] = True
     memberships = []
     if request.user.is_authenticated:
         memberships = list(Membership.objects.filter(user=request.user).select_related("tenant"))

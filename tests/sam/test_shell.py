@@ -31,3 +31,12 @@ def test_login_with_password_lands_on_the_only_tenant(client, cast, tenant_a):
     response = client.post("/accounts/login/", {"username": "a-auditor", "password": PASSWORD}, follow=True)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == reverse("dashboard", kwargs={"tenant": tenant_a.slug})
+
+
+def test_only_the_most_specific_navigation_entry_is_current(client, cast, tenant_a):
+    from django.urls import reverse as url
+
+    client.force_login(cast["admin"])
+    response = client.get(url("requirements:balance", kwargs={"tenant": tenant_a.slug}))
+    current = [item["label"] for item in response.context["nav"] if item["active"]]
+    assert current == ["Balance"]

@@ -59,13 +59,13 @@ class Product(models.Model):
         indexes = [models.Index(fields=["publisher", "title"])]
         ordering = ["publisher__name", "title", "version_sort", "edition"]
 
-    def save(self, *args, **kwargs):
-        self.version_sort = version_key(self.version)
-        super().save(*args, **kwargs)
-
     def __str__(self) -> str:
         return " ".join(p for p in (self.publisher.name if self.publisher_id else "", self.title, self.version,
                                     self.edition) if p)
+
+    def save(self, *args, **kwargs):
+        self.version_sort = version_key(self.version)
+        super().save(*args, **kwargs)
 
 
 class LicenseType(models.TextChoices):

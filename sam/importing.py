@@ -13,10 +13,11 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from django.conf import settings
 
@@ -269,7 +270,8 @@ def parse_date(value: Any, *, fmt: str = "", column: str = "") -> dt.date | None
             return dt.datetime.strptime(text, fmt).date()
         return dt.date.fromisoformat(text[:10])
     except ValueError:
-        raise RowError("value.date", f"{text!r} is not a date" + (f" ({fmt})" if fmt else " (YYYY-MM-DD)"), column)
+        raise RowError("value.date", f"{text!r} is not a date" + (f" ({fmt})" if fmt else " (YYYY-MM-DD)"),
+                       column) from None
 
 
 def parse_decimal(value: Any, *, column: str = "", decimal_separator: str = ".") -> Decimal | None:
@@ -283,7 +285,7 @@ def parse_decimal(value: Any, *, column: str = "", decimal_separator: str = ".")
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise RowError("value.number", f"{value!r} is not a number", column)
+        raise RowError("value.number", f"{value!r} is not a number", column) from None
     if not number.is_finite():
         raise RowError("value.number", f"{value!r} is not a number", column)
     return number

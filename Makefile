@@ -36,6 +36,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 acceptance: migrate
 	$(BIN)/python ../shared/acceptance/run.py ../shared/acceptance/estate-demo

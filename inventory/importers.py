@@ -206,11 +206,13 @@ def _delete_ids(model: type[models.Model], ids: list[int]) -> int:
 
 def replace_snapshot(*, model: type[models.Model], tenant: Tenant, key_fields: tuple[str, ...],
                      value_fields: tuple[str, ...], incoming: dict[tuple, dict[str, Any]],
-                     keep: set[tuple], result: ImportResult) -> None:
+                     keep: set[tuple], result: ImportResult) -> set[tuple] | None:
     """Make the tenant's rows of ``model`` equal ``incoming`` (key → values).
 
     Rows whose key is not in ``incoming`` are removed unless their key is in ``keep`` (named by a
     rejected row). One query reads the current snapshot; creates, updates and deletes are bulk.
+    Returns the keys that were created, updated or removed (None when duplicates of unknown key
+    were cleaned up, so the caller cannot name everything that changed).
     """
     existing: dict[tuple, dict[str, Any]] = {}
     stale: list[int] = []
@@ -230,13 +232,17 @@ def replace_snapshot(*, model: type[models.Model], tenant: Tenant, key_fields: t
             to_update.append(model(pk=current["pk"], tenant=tenant, **dict(zip(key_fields, key, strict=True)), **values))
         else:
             result.unchanged += 1
-    stale.extend(current["pk"] for key, current in existing.items() if key not in incoming and key not in keep)
+    duplicates_removed = bool(stale)
+    gone = [key for key in existing if key not in incoming and key not in keep]
+    stale.extend(existing[key]["pk"] for key in gone)
+    touched = {tuple(getattr(obj, f) for f in key_fields) for obj in (*to_create, *to_update)} | set(gone)
     model.objects.bulk_create(to_create, batch_size=CHUNK)
     if to_update and value_fields:
         model.objects.bulk_update(to_update, list(value_fields), batch_size=CHUNK)
     result.created += len(to_create)
     result.updated += len(to_update)
     result.deleted += _delete_ids(model, stale)
+    return None if duplicates_removed else touched
 
 
 def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str,
@@ -605,8 +611,11 @@ def installations_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = 
                 earlier = incoming[key]["last_seen"]
                 last_seen = max(d for d in (earlier, last_seen) if d) if (earlier or last_seen) else None
             incoming[key] = {"last_seen": last_seen}
-        replace_snapshot(model=Installation, tenant=tenant, key_fields=("device_id", "fingerprint_id"),
-                         value_fields=("last_seen",), incoming=incoming, keep=keep, result=result)
+        touched = replace_snapshot(model=Installation, tenant=tenant, key_fields=("device_id", "fingerprint_id"),
+                                   value_fields=("last_seen",), incoming=incoming, keep=keep, result=result)
+        if touched is not None:
+            # Only these devices' installations changed: the engine recomputes just them.
+            result.extra["changed"] = {"devices": sorted({device_id for device_id, _fp in touched})}
         result.extra["new_fingerprints"] = len(new_ids)
         _recognise(tenant=tenant, fingerprint_ids=new_ids, result=result)
         return _finish(tenant=tenant, kind="installations", result=result, actor=actor, filename=filename)

@@ -16,9 +16,29 @@ from sam.models import Job, JobState, Tenant
 RECOMPUTE = "recompute"
 
 
-def recompute_request(*, tenant: Tenant, as_of: dt.date | None = None, reason: str = "", actor=None) -> Job:
-    """Ask for a recompute of the tenant; runs in a worker when one is configured, inline otherwise."""
-    params = {"as_of": as_of.isoformat() if as_of else None, "reasons": [reason] if reason else []}
+CHANGE_KINDS = ("devices", "persons", "products")
+
+
+def merge_changed(first: dict | None, second: dict | None) -> dict | None:
+    """The union of two deltas; ``None`` (a full recompute) absorbs any delta."""
+    if first is None or second is None:
+        return None
+    return {kind: sorted(set(first.get(kind, [])) | set(second.get(kind, []))) for kind in CHANGE_KINDS
+            if first.get(kind) or second.get(kind)}
+
+
+def recompute_request(*, tenant: Tenant, as_of: dt.date | None = None, reason: str = "", actor=None,
+                      changed: dict | None = None) -> Job:
+    """Ask for a recompute of the tenant; runs in a worker when one is configured, inline otherwise.
+
+    ``changed`` (``{"devices": ids, "persons": ids, "products": ids}``) asks for an incremental run
+    over those consumers and products only; without it the run is full. Requests that join a queued
+    job merge their deltas, and a full request makes the queued job full.
+    """
+    delta = None if changed is None else {k: sorted({int(i) for i in changed.get(k, [])}) for k in CHANGE_KINDS
+                                          if changed.get(k)}
+    params = {"as_of": as_of.isoformat() if as_of else None, "reasons": [reason] if reason else [],
+              "changed": delta}
     with transaction.atomic():
         queued = (
             Job.objects.select_for_update().filter(kind=RECOMPUTE, state=JobState.QUEUED).order_by("created_at").first()
@@ -27,7 +47,8 @@ def recompute_request(*, tenant: Tenant, as_of: dt.date | None = None, reason: s
             reasons = (queued.params.get("reasons") or [])[-20:]
             if reason:
                 reasons.append(reason)
-            queued.params = {**queued.params, "reasons": reasons, "as_of": params["as_of"] or queued.params.get("as_of")}
+            queued.params = {**queued.params, "reasons": reasons, "as_of": params["as_of"] or queued.params.get("as_of"),
+                             "changed": merge_changed(queued.params.get("changed"), delta)}
             queued.save(update_fields=["params"])
             return queued
         job = job_create(tenant=tenant, kind=RECOMPUTE, params=params,
@@ -50,7 +71,7 @@ def run_recompute_job(*, job: Job) -> dict:
     job.refresh_from_db()
     as_of = dt.date.fromisoformat(job.params["as_of"]) if job.params.get("as_of") else dt.date.today()
     with job_running(job=job):
-        summary = recompute_tenant(tenant=job.tenant, as_of=as_of, job=job)
+        summary = recompute_tenant(tenant=job.tenant, as_of=as_of, job=job, changed=job.params.get("changed"))
         job_finish(job=job, result=summary, message="Recomputed")
     return summary
 

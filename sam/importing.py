@@ -402,7 +402,10 @@ def import_file(*, kind: str, source: str | Path | bytes, tenant=None, as_of: dt
     ):
         from requirements_engine.services import recompute_request
 
-        recompute_request(tenant=tenant, as_of=as_of, reason=f"import {kind}", actor=actor)
+        # An importer that knows exactly which consumers it touched says so in extra["changed"];
+        # the engine then recomputes only those (the daily run stays full).
+        recompute_request(tenant=tenant, as_of=as_of, reason=f"import {kind}", actor=actor,
+                          changed=result.extra.get("changed"))
     if tenant is not None and kind in REVALIDATES_RECEIVING and (result.created or result.updated or result.deleted):
         # New SKUs, aliases, persons, cost centers or contracts can clear lines waiting in the queue.
         from receiving.services import receiving_revalidate

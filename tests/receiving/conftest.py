@@ -83,7 +83,7 @@ def recomputes(monkeypatch):
     """Record recompute requests instead of running the engine."""
     calls: list[str] = []
 
-    def fake(*, tenant, as_of=None, reason="", actor=None):
+    def fake(*, tenant, as_of=None, reason="", actor=None, changed=None):
         calls.append(reason)
 
     monkeypatch.setattr("requirements_engine.services.recompute_request", fake)

@@ -34,6 +34,7 @@ from entitlements.models import (
     Term,
 )
 from sam.audit import audit_record, snapshot
+from sam.bulk import bulk_insert
 from sam.models import AuditEvent, Tenant
 
 EXPIRY_WARNING_DAYS = 90
@@ -481,8 +482,8 @@ def entitlements_create_many(*, tenant: Tenant, actor: Any, rows: list[dict[str,
     with transaction.atomic():
         for start in range(0, len(built), batch_size):
             chunk = built[start:start + batch_size]
-            Entitlement.objects.bulk_create(chunk)
-            AuditEvent.objects.bulk_create([
+            bulk_insert(Entitlement, chunk)
+            bulk_insert(AuditEvent, [
                 AuditEvent(tenant=tenant, actor=user, actor_label=actor_label(actor)[:label],
                            action="entitlements.entitlement.created", object_type=Entitlement._meta.label_lower,
                            object_id=str(e.pk), object_repr=str(e)[:300], after=_compact(e), at=now)

@@ -27,6 +27,7 @@ from django_scopes import scopes_disabled
 from receiving.models import ApiToken, ImportBatch, ImportProfile, LineStatus, PurchaseLine
 from receiving.validation import CANONICAL, DOWNGRADABLE, Checked, Options, Rules, check_lines, fingerprint
 from sam.audit import audit_record, snapshot
+from sam.bulk import bulk_insert
 from sam.importing import ImportFileError, iter_chunks
 from sam.models import Tenant
 
@@ -147,7 +148,7 @@ def receiving_receive(
                              fingerprint=fp, **_outcome_fields(c))
                 for (row_no, values, fp), c in zip(chunk, checked, strict=False)
             ]
-            PurchaseLine.objects.bulk_create(lines, batch_size=1000)
+            bulk_insert(PurchaseLine, lines)
             pairs = [(line, c) for line, c in zip(lines, checked, strict=False) if c.passes and c.entitlement is not None]
             result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
         result.created += len(lines)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from django.db import connection, models
+from django.db import connection, connections, models
 
 COPY_THRESHOLD = 500
 
@@ -28,20 +28,34 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
         cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
                        [table, opts.pk.column, len(objs)])
         ids = [row[0] for row in cursor.fetchall()]
+    conn = connections[connection.alias]  # the real connection: the proxy costs a lookup per call
     fields = list(opts.concrete_fields)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+    convert = [_converter(field, conn) for field in fields]
+    columns = ", ".join(conn.ops.quote_name(f.column) for f in fields)
+    with conn.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {conn.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
             for obj, pk in zip(objs, ids, strict=True):
                 obj.pk = pk
-                values = []
-                for field in fields:
-                    value = field.pre_save(obj, add=True)  # auto_now(_add), defaults already on the instance
-                    if isinstance(field, models.JSONField):
-                        values.append(None if value is None else json.dumps(value, cls=field.encoder))
-                    else:
-                        values.append(field.get_db_prep_save(value, connection))
-                copy.write_row(values)
+                copy.write_row([fn(obj) for fn in convert])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+# Field types whose Python value psycopg writes as it is; COPY text input parses it like the ORM would.
+_PLAIN = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.DecimalField,
+          models.DateField, models.FloatField, models.UUIDField)  # DateTimeField is a DateField
+
+
+def _converter(field: models.Field, conn):
+    """How to turn one field of an object into the value COPY writes, chosen once per field."""
+    attname = field.attname
+    needs_pre_save = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    if isinstance(field, models.JSONField):
+        encoder = field.encoder
+        return lambda obj: None if (v := getattr(obj, attname)) is None else json.dumps(v, cls=encoder)
+    if needs_pre_save:
+        return lambda obj: field.pre_save(obj, add=True)
+    if field.is_relation or isinstance(field, (models.AutoField, models.BigAutoField)) or isinstance(field, _PLAIN):
+        return lambda obj: getattr(obj, attname)
+    return lambda obj: field.get_db_prep_save(field.pre_save(obj, add=True), conn)

@@ -381,10 +381,8 @@ def persons_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
             if "status" in columns and (status := _choice(row, "status", PERSON_STATUSES)):
                 values["status"] = status
             if "cost_center" in columns:
-                code = row.get("cost_center", "")
-                values["cost_center_id"] = centers.get(code)
-                if code and values["cost_center_id"] is None:
-                    raise RowError("cost_center.unknown", f"no cost center {code!r}", "cost_center")
+                values["cost_center_id"] = _reference(row, "cost_center", centers, "cost_center.unknown",
+                                                      "no cost center", required=False)
             _unique_in_file(username, seen)
         except RowError as exc:
             result.reject(row_no, exc.code, exc.message, exc.column)
@@ -442,10 +440,8 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
             if "ram_gb" in columns:
                 values["ram_gb"] = _ram(row, "ram_gb")
             if "primary_user" in columns:
-                username = row.get("primary_user", "")
-                values["primary_user_id"] = persons.get(username)
-                if username and values["primary_user_id"] is None:
-                    raise RowError("person.unknown", f"no person with username {username!r}", "primary_user")
+                values["primary_user_id"] = _reference(row, "primary_user", persons, "person.unknown",
+                                                       "no person with username", required=False)
             _unique_in_file(name, seen)
         except RowError as exc:
             result.reject(row_no, exc.code, exc.message, exc.column)
@@ -717,9 +713,13 @@ def remote_usage_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = N
         return _finish(tenant=tenant, kind="remote_usage", result=result, actor=actor, filename=filename)
 
 
-def _reference(row: dict[str, str], column: str, lookup: Lookup, code: str, message: str) -> int:
+def _reference(row: dict[str, str], column: str, lookup: Lookup, code: str, message: str, *,
+               required: bool = True) -> int | None:
+    """The id a row's reference column names; an unknown name is a row error, an empty one too unless optional."""
     value = row.get(column, "")
     if not value:
+        if not required:
+            return None
         raise RowError("value.required", "is empty", column)
     found = lookup.get(value)
     if found is None:

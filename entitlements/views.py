@@ -614,7 +614,7 @@ class DocumentDownloadView(TenantView):
             handle = doc.file.open("rb")
         except (FileNotFoundError, ValueError) as exc:  # missing on disk, or no file at all
             raise Http404("file missing") from exc
-        return FileResponse(handle, as_attachment=True, filename=doc.file.name.rsplit("/", 1)[-1])
+        return FileResponse(handle, as_attachment=True, filename=doc.name or doc.file.name.rsplit("/", 1)[-1])
 
 
 class RepositoriesView(TenantView):

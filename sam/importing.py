@@ -15,7 +15,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ _HEADER_STRIP = re.compile(r"[\s_\-.#]+")
 
 
 def normalise_header(text: str) -> str:
+    """A header compared case-insensitively, ignoring spaces, ``_``, ``-``, ``.``, ``#`` and a BOM."""
     return _HEADER_STRIP.sub("", (text or "").strip().lower().lstrip("\ufeff"))
 
 
@@ -345,6 +346,7 @@ FALSE = {"no", "n", "false", "f", "0", "", "off", "nein"}
 
 
 def parse_bool(value: Any, *, default: bool | None = None, column: str = "") -> bool:
+    """yes/no, true/false, 1/0, x/empty (and a few synonyms), any case."""
     text = clean(value).lower()
     if text == "" and default is not None:
         return default
@@ -352,36 +354,68 @@ def parse_bool(value: Any, *, default: bool | None = None, column: str = "") -> 
         return True
     if text in FALSE:
         return False
-    raise RowError("value.boolean", f"{value!r} is not yes/no", column)
+    raise RowError("value.boolean", f"{clean(value)[:40]!r} is not yes/no", column)
+
+
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2199, 12, 31)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# A datetime as spreadsheets and ERPs write it: the date, a time, an optional offset; nothing else.
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
 def parse_date(value: Any, *, fmt: str = "", column: str = "") -> dt.date | None:
+    """A date: ISO ``YYYY-MM-DD`` (or an ISO date-time, whose time is dropped), or ``fmt``.
+
+    Nothing may trail the date, and it must lie between 1900-01-01 and 2199-12-31.
+    """
     text = clean(value)
     if not text:
         return None
+    bad = RowError("value.date", f"{text[:40]!r} is not a date" + (f" ({fmt})" if fmt else " (YYYY-MM-DD)"), column)
+    if not text.isascii():
+        raise bad
     try:
         if fmt:
-            return dt.datetime.strptime(text, fmt).date()
-        return dt.date.fromisoformat(text[:10])
+            day = dt.datetime.strptime(text, fmt).date()
+        elif _ISO_DATE.match(text):
+            day = dt.date.fromisoformat(text)
+        elif _ISO_DATETIME.match(text):
+            day = dt.datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+        else:
+            raise bad
     except ValueError:
-        raise RowError("value.date", f"{text!r} is not a date" + (f" ({fmt})" if fmt else " (YYYY-MM-DD)"),
-                       column) from None
+        raise bad from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise RowError("value.date_range", f"{day.isoformat()} is outside {MIN_DATE.year}–{MAX_DATE.year}", column)
+    return day
+
+
+_SPACES = re.compile(r"[ \u00a0\u202f\u2009']")  # thousands spacing: space, NBSP, narrow NBSP, thin, '
+_NUMBER = {
+    ".": re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$"),
+    ",": re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$"),
+}
+MAX_DIGITS = 30
 
 
 def parse_decimal(value: Any, *, column: str = "", decimal_separator: str = ".") -> Decimal | None:
-    text = clean(value).replace(" ", "").replace("\u00a0", "")
+    """A decimal number written with ASCII digits and one decimal separator (``.`` by default, ``,``
+    where a profile says so). Thousands separators are accepted only in groups of three (``1,500``),
+    so ``1,5`` is refused rather than read as 15; no exponent (``1e3``), no other digits."""
+    text = _SPACES.sub("", clean(value))
     if not text:
         return None
-    if decimal_separator == ",":
+    sep = "," if decimal_separator == "," else "."
+    if not text.isascii() or len(text) > MAX_DIGITS * 2 or not _NUMBER[sep].match(text):
+        raise RowError("value.number", f"{clean(value)[:40]!r} is not a number (decimal separator {sep!r})", column)
+    if sep == ",":
         text = text.replace(".", "").replace(",", ".")
     else:
         text = text.replace(",", "")
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        raise RowError("value.number", f"{value!r} is not a number", column) from None
-    if not number.is_finite():
-        raise RowError("value.number", f"{value!r} is not a number", column)
+    number = Decimal(text)
+    if len(number.as_tuple().digits) > MAX_DIGITS:
+        raise RowError("value.number", f"{clean(value)[:40]!r} has too many digits", column)
     return number
 
 

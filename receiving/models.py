@@ -154,6 +154,8 @@ class ApiToken(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # After this moment the token no longer authenticates (SAM_API_TOKEN_DAYS after creation).
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -162,5 +164,9 @@ class ApiToken(TenantModel):
         return f"{self.name} ({self.prefix}…)"
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired

@@ -35,16 +35,14 @@ class QueueFilters:
 
     @classmethod
     def from_query(cls, params: Any) -> QueueFilters:
-        def number(key: str) -> int | None:
-            try:
-                return int(params.get(key, "")) if str(params.get(key, "")).strip() else None
-            except ValueError:
-                return None
+        from sam.params import param_id, param_int
 
         status = params.get("status", LineStatus.WAITING)
-        return cls(reason=params.get("reason", "").strip(), batch=number("batch"),
+        # Typed ids and ages never raise: beyond a 64-bit id or not digits, the filter is left out.
+        return cls(reason=params.get("reason", "").strip(), batch=param_id(params.get("batch")),
                    supplier=params.get("supplier", "").strip(), publisher=params.get("publisher", "").strip(),
-                   sku=params.get("sku", "").strip(), min_age_days=number("age"),
+                   sku=params.get("sku", "").strip(),
+                   min_age_days=param_int(params.get("age"), 0, low=0, high=36500) or None,
                    status=status if status in LineStatus.values else LineStatus.WAITING)
 
 

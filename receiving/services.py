@@ -501,9 +501,11 @@ def api_token_create(*, tenant: Tenant, actor: Any, name: str) -> tuple[ApiToken
     if not name:
         raise ValueError(_("Give the token a name (the procurement system that uses it)."))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    days = int(getattr(settings, "SAM_API_TOKEN_DAYS", 365))
     with transaction.atomic():
         token = ApiToken.objects.create(tenant=tenant, name=name, prefix=raw[:12], digest=_digest(raw),
-                                        created_by=actor if hasattr(actor, "username") else None)
+                                        created_by=actor if hasattr(actor, "username") else None,
+                                        expires_at=timezone.now() + dt.timedelta(days=days))
         audit_record(tenant=tenant, actor=actor, action="receiving.api_token.created", obj=token,
                      after={"name": name, "prefix": token.prefix})
     return token, raw
@@ -525,7 +527,9 @@ def api_token_authenticate(*, raw: str) -> ApiToken | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     with scopes_disabled():
-        token = ApiToken.objects.select_related("tenant").filter(digest=_digest(raw), revoked_at__isnull=True).first()
+        token = (ApiToken.objects.select_related("tenant")
+                 .filter(digest=_digest(raw), revoked_at__isnull=True)
+                 .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).first())
         if token is not None and (token.last_used_at is None
                                   or timezone.now() - token.last_used_at > dt.timedelta(minutes=1)):
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())

@@ -33,6 +33,7 @@ from receiving.validation import CANONICAL, DOWNGRADABLE, REASONS
 from sam.importing import ImportFileError, read_table
 from sam.jobs import job_create
 from sam.models import Job
+from sam.params import param_id
 from sam.views import TenantView
 
 PAGE_SIZE = 50
@@ -456,7 +457,7 @@ class RateView(ReceivingView):
 
     def get(self, request):
         batch = request.GET.get("batch")
-        batch_id = int(batch) if batch and batch.isdigit() else None
+        batch_id = param_id(batch)
         rate = selectors.collection_rate(tenant=self.tenant, batch=batch_id)
         trend = selectors.trend(tenant=self.tenant)
         return self.render("receiving/rate.html", {

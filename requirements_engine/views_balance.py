@@ -56,11 +56,14 @@ class BalanceBase(TenantView):
         return super().render(template, {"may": may, **(context or {})}, **kwargs)
 
 
+from sam.params import param_int  # noqa: E402 - next to the other query parsing
+
+
 def parse_day(value: str | None, default: dt.date | None = None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
+    """An ISO date from the query string, 1900–2199; else ``default`` (never an error)."""
+    from sam.params import param_date
+
+    return param_date(value, default)
 
 
 class BalanceView(BalanceBase):
@@ -169,7 +172,7 @@ class DashboardView(BalanceBase):
     def get(self, request):
         as_of = parse_day(request.GET.get("as_of"), balance_latest_day(tenant=self.tenant) or dt.date.today())
         publishers = compliance_by_publisher(tenant=self.tenant, as_of=as_of)
-        trend = balance_trend(tenant=self.tenant, until=as_of, days=int(request.GET.get("days", 90) or 90))
+        trend = balance_trend(tenant=self.tenant, until=as_of, days=param_int(request.GET.get("days"), 90, low=1, high=3660))
         chart = {
             "publishers": [p["publisher"] for p in publishers],
             "required": [float(p["required"]) for p in publishers],

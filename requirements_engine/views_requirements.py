@@ -106,8 +106,10 @@ class ConfirmationQueue(PermsMixin, TenantView):
         products = confirmation_queue(tenant=self.tenant)
         product_id = request.GET.get("product") or (str(products[0]["product_id"]) if products else "")
         table = None
-        if product_id.isdigit():
-            table = QueueTable(queue_requirements(tenant=self.tenant, product_id=int(product_id)), request=request)
+        from sam.params import param_id
+
+        if param_id(product_id):
+            table = QueueTable(queue_requirements(tenant=self.tenant, product_id=param_id(product_id)), request=request)
             tables.RequestConfig(request, paginate={"per_page": 100}).configure(table)
         return self.render("requirements_engine/requirements/queue.html",
                            {"products": products, "table": table, "product_id": product_id})

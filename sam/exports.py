@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,12 +16,15 @@ FORMATS = {"tsv": "text/tab-separated-values", "csv": "text/csv",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# What a spreadsheet may skip before reading a formula: spaces of every kind, tabs, line breaks,
+# zero-width characters and a BOM.
+_LEADING = re.compile(r"^[\s\u00a0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u3000\ufeff]+")
+_FORMULA_START = "=+-@\uff1d\uff0b\uff0d\uff20"  # and their full-width forms
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return bool(_PLAIN_NUMBER.match(text))
 
 
 def cell_text(value: Any) -> str:
@@ -41,8 +45,10 @@ def cell_text(value: Any) -> str:
 
 
 def guard_formula(text: str) -> str:
-    # A cell starting with = + - @ is run as a formula by spreadsheets; numbers are safe.
-    if text and text[0] in "=+-@" and not _is_number(text):
+    """Prefix ``'`` to a cell a spreadsheet would run as a formula: one whose first character after
+    any leading spaces (NBSP, tabs, zero-width ...) is ``= + - @``, unless it is a plain number."""
+    stripped = _LEADING.sub("", text)
+    if stripped and stripped[0] in _FORMULA_START and not (stripped == text and _is_number(text)):
         return "'" + text
     return text
 

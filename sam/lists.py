@@ -175,11 +175,26 @@ class TenantListView(TenantView):
         ids = [int(v) for v in self.request.POST.getlist("selected") if v.isdigit()]
         return queryset.filter(pk__in=ids)
 
+    @staticmethod
+    def _clamp_paging(request) -> None:
+        """``page`` and ``per_page`` as typed may be anything: keep them in range (never a 500)."""
+        from sam.params import param_int
+
+        if "page" not in request.GET and "per_page" not in request.GET:
+            return
+        params = request.GET.copy()
+        if "page" in params:
+            params["page"] = str(param_int(params.get("page"), 1, low=1, high=10**6))
+        if "per_page" in params:
+            params["per_page"] = str(param_int(params.get("per_page"), 50, low=1, high=500))
+        request.GET = params
+
     def chosen_columns(self) -> list[str] | None:
         pref = TablePreference.objects.filter(user=self.request.user, table=self.get_table_key()).first()
         return pref.columns if pref else None
 
     def get(self, request, *args, **kwargs):
+        self._clamp_paging(request)
         filterset, queryset = self.filtered_queryset()
         fmt = request.GET.get("export")
         if fmt:

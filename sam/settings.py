@@ -140,9 +140,21 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Log-in throttling (docs/operations.md, "Log-in throttling"): axes locks a user name from one client
+# address after AXES_FAILURE_LIMIT failures, so others cannot lock a user out from elsewhere;
+# sam.throttle refuses an address that failed SAM_LOGIN_IP_FAILURE_LIMIT times across user names
+# (password spraying). Behind a reverse proxy, SAM_TRUSTED_PROXY_COUNT makes both key on the client's
+# address from X-Forwarded-For instead of the proxy's.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+SAM_LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("SAM_LOGIN_IP_FAILURE_LIMIT", "30"))
+_PROXIES = int(os.environ.get("SAM_TRUSTED_PROXY_COUNT", "0"))
+if _PROXIES:
+    AXES_IPWARE_PROXY_COUNT = _PROXIES
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# API tokens expire this many days after creation (shown on the token page).
+SAM_API_TOKEN_DAYS = int(os.environ.get("SAM_API_TOKEN_DAYS", "365"))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 

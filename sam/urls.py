@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from sam import views
+from sam.throttle import spray_guard
 
 tenant_patterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
@@ -49,7 +50,8 @@ except ModuleNotFoundError as exc:
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", spray_guard(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+         name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

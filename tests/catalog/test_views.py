@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from catalog.demo import MASTER_DIR, MASTER_KINDS
+from catalog.demo import DEMO_SKUS, MASTER_DIR, MASTER_KINDS
 from catalog.models import Product, TenantLicenseModel, TenantSkuAlias
 from catalog.services import product_get_or_create
 from inventory.models import Device, Fingerprint, Installation
@@ -22,6 +22,7 @@ def url(name, tenant, **kw):
 def master(db):
     for kind in MASTER_KINDS:
         import_file(kind=kind, source=MASTER_DIR / f"{kind}.csv", tenant=None, recompute=False)
+    import_file(kind="catalog", source=DEMO_SKUS, tenant=None, recompute=False)
 
 
 def test_every_catalog_page_renders_for_an_auditor(client, cast, tenant_a, master):
@@ -51,7 +52,9 @@ def test_the_products_list_filters_exports_and_keeps_its_query_count(client, cas
     response = client.get(url("products", tenant_a) + "?title=Windows&title__op=icontains&export=tsv")
     body = b"".join(response.streaming_content).decode()
     lines = body.strip().split("\n")
-    assert len(lines) == 1 + 4  # Windows Server 2019/2022 Standard/Datacenter
+    # Windows Server 2016-2025 Standard/Datacenter (4 x 2), Essentials 2019-2025 (3), Windows Server CAL
+    # 2019-2025 User/Device (3 x 2), SAP GUI for Windows 7.70/8.00 (2): 8 + 3 + 6 + 2 = 19
+    assert len(lines) == 1 + 19
     assert "Windows Server Per Core" in body
 
 

@@ -239,7 +239,7 @@ def test_the_shipped_files_load_without_a_rejected_row_and_a_second_load_changes
     figures = shipped_catalog_figures()
     with django_assert_max_num_queries(400):  # set-based: queries per chunk, not per row (~1,100 rows)
         first = _load_master()
-    for kind, result in first.items():
+    for result in first.values():
         assert result.rejected == 0, result.summary()
     assert Product.objects.count() == figures["products"]
     assert ProductTerms.objects.count() == figures["products"]
@@ -248,7 +248,7 @@ def test_the_shipped_files_load_without_a_rejected_row_and_a_second_load_changes
     assert ProcessorModel.objects.count() == figures["processor_rows"]
     assert Sku.objects.count() == 0
     again = _load_master()
-    for kind, result in again.items():
+    for result in again.values():
         assert (result.created, result.updated, result.rejected) == (0, 0, 0), result.summary()
     # The demo's part numbers load on top without a rejection and without changing a product's terms.
     terms = {t.product_id: (t.version_downgrade, t.version_upgrade, t.edition_downgrade, t.min_entitlement_days,

@@ -309,6 +309,11 @@ RECOGNISED = [
      ("Microsoft", "SQL Server", "2019", "Standard")),
     (("Microsoft Corporation", "Microsoft SQL Server 2022 Express LocalDB", "16.0.1000.6"),
      ("Microsoft", "SQL Server", "2022", "Express")),
+    # The free Enterprise Developer edition of 2025 is not taken for Enterprise (the longer literal wins).
+    (("Microsoft Corporation", "Microsoft SQL Server 2025 Enterprise Developer Edition (64-bit)", "17.0.1000.7"),
+     ("Microsoft", "SQL Server", "2025", "Enterprise Developer")),
+    (("Microsoft Corporation", "Microsoft SQL Server 2025 Enterprise Edition (64-bit)", "17.0.1000.7"),
+     ("Microsoft", "SQL Server", "2025", "Enterprise")),
     (("Microsoft Corporation", "Visual Studio Professional 2022", "17.8.3"), ("Microsoft", "Visual Studio", "2022", "Professional")),
     (("Microsoft Corporation", "Microsoft Exchange Server 2019 Cumulative Update 14", "15.2.1544.4"),
      ("Microsoft", "Exchange Server", "2019", "Enterprise")),

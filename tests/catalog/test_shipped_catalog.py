@@ -219,6 +219,21 @@ def test_microsoft_perpetual_licenses_carry_the_90_day_reassignment_period():
     assert {k[0] for k, r in PRODUCTS.items() if r["min_entitlement_days"] != "0"} == {"Microsoft"}
 
 
+def test_the_shipped_catalog_command_prints_the_figures_and_times_recognition():
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("shipped_catalog", "--recognition", "200", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["figures"] == shipped_catalog_figures()
+    # 200 applications, every tenth one of the 20 demo installations (i = 0, 10, ..., 190 -> 20 names), of
+    # which 18 are products or irrelevant and 2 are meant to stay unknown; the other 180 names are unknown.
+    assert (data["recognition"]["fingerprints"], data["recognition"]["matched"]) == (200, 18)
+
+
 def test_the_figures_in_the_docs_are_the_computed_ones():
     text = DOCS.read_text(encoding="utf-8")
     for name, value in shipped_catalog_figures().items():

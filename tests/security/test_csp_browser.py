@@ -9,7 +9,7 @@ from django_scopes import scope
 
 from entitlements.models import Entitlement
 from sam.models import Role
-from tests.browser.conftest import browser, login  # noqa: F401 - the session fixture
+from tests.browser.conftest import login
 from tests.entitlements.factories import EntitlementFactory
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 

@@ -150,7 +150,10 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{VAR_DIR / 'sam.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_db, conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_db, conn_max_age=60,
+                                              conn_health_checks=True)}
+# conn_health_checks: a persistent connection that died with a database restart is replaced at the
+# next request instead of failing it (tests/faults/test_postgres_restart.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -226,7 +229,12 @@ CELERY_BEAT_SCHEDULE = {
     "daily-balance-snapshots": {"task": "requirements_engine.tasks.snapshot_all_tenants", "schedule": 24 * 3600},
     "daily-renewal-digest": {"task": "entitlements.tasks.renewal_digest", "schedule": 24 * 3600},
     "daily-entitlement-revalidation": {"task": "entitlements.tasks.revalidate_all", "schedule": 24 * 3600},
+    "sweep-stale-jobs": {"task": "sam.tasks.sweep_stale_jobs", "schedule": 5 * 60},
 }
+# A running job without a heartbeat for this long belongs to a dead worker (sam.jobs.job_sweep_stale).
+SAM_JOB_STALE_MINUTES = float(os.environ.get("SAM_JOB_STALE_MINUTES", "30"))
+# A task a killed worker had taken (acks_late) goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("SAM_TASK_VISIBILITY_TIMEOUT", "3600"))}
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 

@@ -18,6 +18,7 @@ class BatchSource(models.TextChoices):
     UPLOAD = "upload", _("Upload")
     COMMAND = "command", _("Command")
     API = "api", _("API")
+    MANUAL = "manual", _("Manual entry")
 
 
 class DecimalSeparator(models.TextChoices):
@@ -117,9 +118,18 @@ class PurchaseLine(TenantModel):
     rejected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
     rejection_note = models.CharField(max_length=500, blank=True)
+    # Who owns the line in the clearing service, and who cleared it (the actor of its transfer).
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    cleared_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
 
     class Meta:
         indexes = [
+            # The cross-tenant workspace: waiting lines of many tenants, oldest first.
+            models.Index(fields=["status", "id"], name="recv_line_status_id"),
+            models.Index(fields=["tenant", "status", "assigned_to"], name="recv_line_assigned"),
             models.Index(fields=["tenant", "status"]),
             models.Index(fields=["tenant", "po_number", "po_line"]),
             models.Index(fields=["tenant", "invoice_number"]),

@@ -127,10 +127,11 @@ class PurchaseLine(TenantModel):
 
     class Meta:
         indexes = [
-            # The cross-tenant workspace: waiting lines of many tenants, oldest first.
-            models.Index(fields=["status", "id"], name="recv_line_status_id"),
-            models.Index(fields=["tenant", "status", "assigned_to"], name="recv_line_assigned"),
-            models.Index(fields=["tenant", "status"]),
+            # The cross-tenant workspace: waiting lines of many tenants, oldest first. Partial, so the
+            # transferred lines (most of them) cost nothing to write or keep.
+            models.Index(fields=["id"], condition=models.Q(status="waiting"), name="recv_line_waiting_id"),
+            models.Index(fields=["tenant", "assigned_to"], condition=models.Q(status="waiting"),
+                         name="recv_line_waiting_owner"),
             models.Index(fields=["tenant", "po_number", "po_line"]),
             models.Index(fields=["tenant", "invoice_number"]),
             models.Index(fields=["tenant", "status", "id"], name="recv_line_queue"),

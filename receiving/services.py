@@ -28,7 +28,7 @@ from django_scopes import scopes_disabled
 from receiving.models import ApiToken, ImportBatch, ImportProfile, LineStatus, PurchaseLine
 from receiving.validation import CANONICAL, DOWNGRADABLE, Checked, Options, Rules, check_lines, fingerprint
 from sam.audit import audit_record, snapshot
-from sam.bulk import bulk_insert
+from sam.bulk import insert_values
 from sam.importing import ImportFileError, iter_chunks
 from sam.models import Tenant
 
@@ -117,7 +117,8 @@ def receiving_receive(
     for row_no, values in rows:
         clean = {k: ("" if values.get(k) is None else str(values.get(k)).strip()) for k in CANONICAL if k in values}
         base = fingerprint(clean)
-        prepared.append((row_no, clean, fingerprint(clean, occurrences[base])))
+        nth = occurrences[base]
+        prepared.append((row_no, clean, base if nth == 0 else fingerprint(clean, nth)))
         occurrences[base] += 1
     known = _existing_fingerprints([p for _r, _c, p in prepared])
     fresh = [p for p in prepared if p[2] not in known]
@@ -140,30 +141,41 @@ def receiving_receive(
     result.batch = batch
     seen: dict = {}
     done = 0
+    user = actor if hasattr(actor, "username") else None
     for chunk in iter_chunks(fresh, chunk_size):
         with transaction.atomic():
             checked = check_lines(tenant=tenant, items=[(None, values, options) for _r, values, _p in chunk],
                                   rules=rules, seen=seen)
-            lines = [
-                PurchaseLine(tenant=tenant, batch=batch, row_number=row_no, raw=values, values=dict(values),
-                             fingerprint=fp, **_outcome_fields(c))
-                for (row_no, values, fp), c in zip(chunk, checked, strict=False)
-            ]
-            bulk_insert(PurchaseLine, lines)
-            pairs = [(line, c) for line, c in zip(lines, checked, strict=False) if c.passes and c.entitlement is not None]
-            result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
-        result.created += len(lines)
-        result.transferred += len(pairs)
-        for line, c in zip(lines, checked, strict=False):
-            if not (c.passes and c.entitlement is not None):
+            # New lines are written once, in their final state: a clean line is inserted as transferred
+            # (nobody else can see it before this transaction commits, so there is nothing to claim).
+            now = timezone.now()
+            rows, passing = [], []
+            for (row_no, values, fp), c in zip(chunk, checked, strict=True):
+                fields = _outcome_fields(c)
+                ok = c.passes and c.entitlement is not None
+                if ok:
+                    fields.update(status=LineStatus.TRANSFERRED, transferred_at=now,
+                                  cleared_by_id=user.pk if user else None)
+                passing.append(ok)
+                rows.append({"tenant_id": tenant.pk, "batch_id": batch.pk, "row_number": row_no, "raw": values,
+                             "values": dict(values), "fingerprint": fp, "received_at": now, **fields})
+            ids = insert_values(PurchaseLine, rows)
+            result.entitlement_ids += _create_entitlements(
+                tenant=tenant, actor=actor, rules=rules,
+                rows=[{**c.entitlement, "purchase_line_id": pk}
+                      for pk, c, ok in zip(ids, checked, passing, strict=True) if ok])
+        result.created += len(rows)
+        for (row_no, _values, _fp), pk, c, ok in zip(chunk, ids, checked, passing, strict=True):
+            if ok:
+                result.transferred += 1
+            else:
                 result.waiting += 1
                 for issue in c.errors:
                     result.reasons[issue.code] += 1
                     if len(result.errors) < 500:
-                        result.errors.append(f"Row {line.row_number}, {issue.column}: {issue.code} – {issue.message}")
-            result.line_outcomes.append({"row": line.row_number, "id": line.pk,
-                                         "status": LineStatus.TRANSFERRED if c.passes and c.entitlement else
-                                         LineStatus.WAITING,
+                        result.errors.append(f"Row {row_no}, {issue.column}: {issue.code} – {issue.message}")
+            result.line_outcomes.append({"row": row_no, "id": pk,
+                                         "status": LineStatus.TRANSFERRED if ok else LineStatus.WAITING,
                                          "reasons": [i.as_dict() for i in c.errors],
                                          "warnings": [i.as_dict() for i in c.notes]})
         done += len(chunk)
@@ -204,8 +216,6 @@ def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine,
     """
     if not pairs:
         return []
-    from entitlements.services import entitlements_create_many
-
     ids = [line.pk for line, _c in pairs]
     claimed: set[int] = set()
     for chunk in iter_chunks(ids, IN_CHUNK):
@@ -214,10 +224,8 @@ def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine,
     pairs = [(line, c) for line, c in pairs if line.pk in claimed]
     if not pairs:
         return []
-    rows = [{**c.entitlement, "purchase_line": line} for line, c in pairs]
-    # One recompute per receive/revalidate run (see _recompute_after), not one per chunk.
-    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft,
-                                       recompute=False)
+    created = _create_entitlements(tenant=tenant, actor=actor, rules=rules,
+                                   rows=[{**c.entitlement, "purchase_line_id": line.pk} for line, c in pairs])
     now = timezone.now()
     user = actor if hasattr(actor, "username") else None
     for chunk in iter_chunks([line.pk for line, _c in pairs], IN_CHUNK):
@@ -226,6 +234,20 @@ def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine,
     for line, _c in pairs:
         line.status, line.transferred_at, line.reasons, line.reason_codes = LineStatus.TRANSFERRED, now, [], ""
         line.cleared_by = user
+    return created
+
+
+def _create_entitlements(*, tenant: Tenant, actor: Any, rules: Rules, rows: list[dict[str, Any]]) -> list[int]:
+    """Hand clean lines' entitlement rows to the entitlements service (the only writer of entitlements).
+
+    One recompute per receive/revalidate run (see ``_recompute_after``), not one per chunk.
+    """
+    if not rows:
+        return []
+    from entitlements.services import entitlements_create_many
+
+    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft,
+                                       recompute=False)
     return [e.pk for e in created]
 
 

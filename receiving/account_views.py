@@ -50,8 +50,7 @@ class WorkspaceView(LoginRequiredMixin, View):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        self.readable = selectors.workspace_tenants(user=request.user, perm="receiving.view")
-        self.writable = [t for t in selectors.workspace_tenants(user=request.user, perm="receiving.change")]
+        self.readable, self.writable = selectors.workspace_tenants_for(user=request.user)
         return super().dispatch(request, *args, **kwargs)
 
     def render(self, template: str, context: dict[str, Any], tenants) -> TemplateResponse:
@@ -140,11 +139,13 @@ class WorkspaceSummaryView(WorkspaceView):
 
 
 def _clerks(tenants) -> list[Any]:
-    """Users holding ``receiving.change`` in any of ``tenants`` (candidates for an assignment)."""
+    """Users holding ``receiving.change`` in any of ``tenants`` (candidates for an assignment; one query)."""
+    from sam.models import Membership
+
     seen: dict[int, Any] = {}
-    for tenant in tenants:
-        for user in selectors.tenant_clerks(tenant=tenant):
-            seen.setdefault(user.pk, user)
+    for member in Membership.objects.filter(tenant__in=list(tenants)).select_related("user"):
+        if member.has_perm("receiving.change"):
+            seen.setdefault(member.user_id, member.user)
     return sorted(seen.values(), key=lambda u: u.username)
 
 

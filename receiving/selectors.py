@@ -268,6 +268,17 @@ def workspace_tenants(*, user: Any, perm: str = "receiving.view") -> list[Tenant
     return [m.tenant for m in members if m.has_perm(perm)]
 
 
+def workspace_tenants_for(*, user: Any) -> tuple[list[Tenant], list[Tenant]]:
+    """(tenants where ``user`` reads receiving, tenants where they change it), with one query."""
+    from sam.models import Membership
+
+    if not getattr(user, "is_authenticated", False):
+        return [], []
+    members = list(Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name"))
+    return ([m.tenant for m in members if m.has_perm("receiving.view")],
+            [m.tenant for m in members if m.has_perm("receiving.change")])
+
+
 def workspace_lines(*, tenants: list[Tenant], filters: QueueFilters, user: Any) -> QuerySet[PurchaseLine]:
     """The workspace's lines across ``tenants`` (call inside ``scope(tenant=tenants)``), oldest first.
 

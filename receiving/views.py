@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from catalog.aliases import alias_library_can_edit
 from receiving import selectors, services
 from receiving.forms import (
     CANONICAL_CHOICES,
@@ -136,6 +137,7 @@ class QueueSummaryView(ReceivingView):
             "sku_groups": selectors.unknown_sku_groups(tenant=self.tenant),
             "rate": selectors.collection_rate(tenant=self.tenant),
             "next": request.GET.get("next", ""),
+            "can_edit_library": alias_library_can_edit(user=request.user),
         })
 
 

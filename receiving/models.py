@@ -89,7 +89,9 @@ class PurchaseLine(TenantModel):
     status = models.CharField(max_length=16, choices=LineStatus.choices, default=LineStatus.WAITING)
     reasons = models.JSONField(default=list, blank=True)
     warnings = models.JSONField(default=list, blank=True)
-    sku = models.CharField(max_length=100, blank=True, db_index=True)
+    # No index: the queue and the alias mapping compare upper(sku) within a tenant's waiting lines, which
+    # the (tenant, status, id) and waiting-line indexes narrow; a plain index cost every insert two writes.
+    sku = models.CharField(max_length=100, blank=True)
     po_number = models.CharField(max_length=100, blank=True)
     po_line = models.CharField(max_length=32, blank=True)
     invoice_number = models.CharField(max_length=100, blank=True)

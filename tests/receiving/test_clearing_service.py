@@ -377,3 +377,16 @@ def test_clearing_staff_land_on_their_workspace_after_log_in(client, org, tenant
     assert response.status_code == 302 and response["Location"] == WS
     client.force_login(cast["admin"])
     assert client.get("/")["Location"] == "/t/tenant-a/"
+
+
+def test_the_settings_page_saves_the_ageing_target_and_the_cost_center_rule(client, org, cast):
+    client.force_login(cast["admin"])
+    response = client.post("/t/tenant-a/receiving/settings/", {"require_cost_center": "on", "clear_within_days": "2",
+                                                               "default_currency": ""})
+    assert response.status_code == 302
+    org.refresh_from_db()
+    assert org.setting("receiving_require_cost_center") is True and org.setting("receiving_clear_within_days") == 2
+    assert selectors.clear_within_days(org) == 2
+    client.post("/t/tenant-a/receiving/settings/", {"clear_within_days": "", "default_currency": ""})
+    org.refresh_from_db()
+    assert org.setting("receiving_clear_within_days") is None and org.setting("receiving_require_cost_center") is False

@@ -41,8 +41,19 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
     attnames = [f.attname for f in fields]
     getter = operator.itemgetter(*[attnames[i] for i in plain]) if len(plain) > 1 else None
     width = len(fields)
+    quoted = conn.ops.quote_name(table)
     with conn.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {conn.ops.quote_name(table)} ({columns}) FROM STDIN") as copy:
+        # PostgreSQL refuses COPY FROM into a table whose row-level security applies to this role
+        # (sam/rls.py; a production role, not the superuser): copy into a temporary table then,
+        # and let one INSERT ... SELECT pass the tenant policy.
+        cursor.cursor.execute("SELECT row_security_active(%s)", [table])  # raw: query counts unchanged
+        guarded = bool(cursor.cursor.fetchone()[0])
+        target = quoted
+        if guarded:
+            target = conn.ops.quote_name(f"sam_copy_{table}")
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} (LIKE {quoted}) ON COMMIT DELETE ROWS")
+            cursor.execute(f"TRUNCATE {target}")
+        with cursor.cursor.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
             for obj, pk in zip(objs, ids, strict=True):
                 obj.pk = pk
                 values = obj.__dict__
@@ -57,6 +68,9 @@ def bulk_insert(model: type[models.Model], objs: Sequence[models.Model], *, batc
                     row[i] = fn(obj)
                 row[pk_index] = pk
                 copy.write_row(row)
+        if guarded:
+            cursor.execute(f"INSERT INTO {quoted} ({columns}) SELECT {columns} FROM {target}")
+            cursor.execute(f"TRUNCATE {target}")
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
@@ -110,8 +124,18 @@ def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> 
               and not (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))]
     names = [f.attname for f in fields]
     names_sql = ", ".join(conn.ops.quote_name(f.column) for f in columns)
+    quoted = conn.ops.quote_name(table)
     with conn.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {conn.ops.quote_name(table)} ({names_sql}) FROM STDIN") as copy:
+        # Row-level security refuses COPY FROM for a production role: go through a temporary table
+        # then, as bulk_insert does.
+        cursor.cursor.execute("SELECT row_security_active(%s)", [table])
+        guarded = bool(cursor.cursor.fetchone()[0])
+        target = quoted
+        if guarded:
+            target = conn.ops.quote_name(f"sam_copy_{table}")
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {target} (LIKE {quoted}) ON COMMIT DELETE ROWS")
+            cursor.execute(f"TRUNCATE {target}")
+        with cursor.cursor.copy(f"COPY {target} ({names_sql}) FROM STDIN") as copy:
             for pk, row in zip(ids, rows, strict=True):
                 merged = {**defaults, **row}
                 out = [pk, *[merged[n] for n in names]]
@@ -121,6 +145,9 @@ def insert_values(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> 
                 for i, f in others:
                     out[i] = f.get_db_prep_save(out[i], conn)
                 copy.write_row(out)
+        if guarded:
+            cursor.execute(f"INSERT INTO {quoted} ({names_sql}) SELECT {names_sql} FROM {target}")
+            cursor.execute(f"TRUNCATE {target}")
     return ids
 
 

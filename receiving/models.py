@@ -134,7 +134,8 @@ class PurchaseLine(TenantModel):
         indexes = [
             # The cross-tenant workspace: waiting lines of many tenants, oldest first. Partial, so the
             # transferred lines (most of them) cost nothing to write or keep.
-            models.Index(fields=["id"], condition=models.Q(status="waiting"), name="recv_line_waiting_id"),
+            models.Index(fields=["id"], include=["tenant_id"], condition=models.Q(status="waiting"),
+                         name="recv_line_waiting_id"),
             models.Index(fields=["tenant", "assigned_to"], condition=models.Q(status="waiting"),
                          name="recv_line_waiting_owner"),
             models.Index(fields=["tenant", "po_number", "po_line"]),

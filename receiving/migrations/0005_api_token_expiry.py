@@ -16,7 +16,7 @@ def expire_existing(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('receiving', '0003_random_batch_storage_names'),
+        ('receiving', '0004_clearing_assignment'),
     ]
 
     operations = [

@@ -29,7 +29,7 @@ run: demo
 	@echo ""
 	@echo "  SAM is starting on http://127.0.0.1:$(PORT)/accounts/login/"
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

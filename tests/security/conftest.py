@@ -1,2 +1,4 @@
-"""The browser session fixture for tests/security/test_csp_browser.py (shared with tests/browser)."""
-from tests.browser.conftest import browser  # noqa: F401
+"""Fixtures shared by the security tests: the receiving suite's catalog and organisation (push API
+tests) and the browser session (tests/security/test_csp_browser.py)."""
+from tests.browser.conftest import browser  # noqa: F401 - pytest fixture
+from tests.receiving.conftest import catalog, org  # noqa: F401 - pytest fixtures

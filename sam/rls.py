@@ -34,6 +34,8 @@ filtered, and tests/security/test_rls.py switches to a plain role to prove the p
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from django.apps import apps
 from django.db import connections
 from django.db.backends.signals import connection_created
@@ -68,7 +70,9 @@ def setting_value() -> str:
     tenant = state.get("tenant")
     if tenant is None:
         return ""
-    values = tenant if isinstance(tenant, (list, tuple, set, frozenset)) else [tenant]
+    # One tenant (a model or an id) or several (a list, a set, a queryset of tenants).
+    single = hasattr(tenant, "_meta") or isinstance(tenant, (int, str))
+    values = [tenant] if single else list(tenant)
     ids = []
     for value in values:
         pk = getattr(value, "pk", value)
@@ -121,9 +125,18 @@ def _set(connection, value: str) -> None:
 _TRANSACTION_CONTROL = {"ROLL", "SAVE", "RELE", "COMM"}  # may run in an aborted transaction
 
 
+_computing: ContextVar[bool] = ContextVar("sam_rls_computing", default=False)
+
+
 def _execute_wrapper(execute, sql, params, many, context):
+    if _computing.get():  # the scope names a queryset of tenants: its own query runs as it is
+        return execute(sql, params, many, context)
     connection = context["connection"]
-    wanted = setting_value()
+    token = _computing.set(True)
+    try:
+        wanted = setting_value()
+    finally:
+        _computing.reset(token)
     if getattr(connection, "sam_rls_value", None) != wanted and not (
             isinstance(sql, str) and sql[:4] in _TRANSACTION_CONTROL):
         _set(connection, wanted)

@@ -121,7 +121,7 @@ def _balance(stack, slug) -> str:
 
 def test_a_worker_killed_mid_recompute_leaves_a_failed_job_and_the_next_run_gives_the_same_balance(stack):
     stack.manage("create_tenant", "f-recompute")
-    stack.manage("seed_demo", "--tenant", "f-recompute", "--devices", "3000", REDIS_URL="", timeout=900)
+    stack.manage("seed_demo", "--tenant", "f-recompute", "--devices", "2000", REDIS_URL="", timeout=900)
     stack.manage("recompute", "--tenant", "f-recompute", "--as-of", "2026-06-30", REDIS_URL="", timeout=900)
     expected = _balance(stack, "f-recompute")
     assert len(expected.splitlines()) > 5

@@ -120,6 +120,8 @@ def test_the_setting_follows_the_scope():
         assert rls.setting_value() == "3,5"
     with scope(tenant=None):
         assert rls.setting_value() == ""
+    with scope(tenant=(t for t in [b, a])):  # any iterable of tenants, e.g. a queryset
+        assert rls.setting_value() == "5,3"
     assert rls.setting_value() == ""
 
 
@@ -144,6 +146,12 @@ def test_the_app_works_under_a_plain_role_and_a_forgotten_scope_sees_nothing_for
             # Writing a row of another tenant fails in the database.
             with pytest.raises(DatabaseError), transaction.atomic():
                 Job._base_manager.create(tenant=b, kind="smuggled")
+        # Several tenants named by a queryset (the clearing workspace): its own query must not
+        # recurse into the setting, and the database shows exactly those tenants.
+        from sam.models import Tenant
+
+        with scope(tenant=Tenant.objects.filter(slug__in=["rls-a"])):
+            assert set(Job._base_manager.values_list("kind", flat=True)) == {"marker-of-a"}
         # The middleware's door: A's job page renders under the plain role, B's id is a 404.
         client.force_login(user)
         assert client.get(f"/t/{a.slug}/jobs/{job_a.pk}/").status_code == 200

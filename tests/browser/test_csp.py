@@ -13,7 +13,7 @@ from tests.browser.conftest import login
 from tests.entitlements.factories import EntitlementFactory
 from tests.factories import MembershipFactory, TenantFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 PAGES = ["entitlements:list", "entitlements:new-license", "receiving:queue", "receiving:rate", "receiving:batches",
          "requirements:balance-dashboard", "requirements:balance", "requirements:reconciliation",

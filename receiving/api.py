@@ -95,10 +95,7 @@ def lines(request: HttpRequest, tenant: str) -> JsonResponse:
     with scope(tenant=token.tenant):
         result = receiving_receive(tenant=token.tenant, actor=f"api:{token.name}", rows=rows, source=BatchSource.API,
                                    filename=reference)
-        if result.transferred:
-            from requirements_engine.services import recompute_request
-
-            recompute_request(tenant=token.tenant, reason="procurement push", actor=f"api:{token.name}")
+        # receiving_receive recorded the transferred entitlements and asks for the drain itself.
     body = {**result.as_dict(), "lines": [{**o, "index": o["row"] - 1} for o in result.line_outcomes]}
     return JsonResponse(body, status=201 if result.created else 200)
 

@@ -21,6 +21,9 @@ from typing import Any
 
 from django.conf import settings
 
+from sam.changes import changes_record
+from sam.hooks import hook_run
+
 
 class ImportFileError(Exception):
     """The file cannot be read at all (the command exits non-zero, nothing is written)."""
@@ -400,22 +403,15 @@ def import_file(*, kind: str, source: str | Path | bytes, tenant=None, as_of: dt
     if recompute and tenant is not None and result.extra.get("affects_engine", True) and (
         result.created or result.updated or result.deleted
     ):
-        from requirements_engine.services import recompute_request
-
-        # An importer that knows exactly which consumers it touched says so in extra["changed"];
-        # the engine then recomputes only those (the daily run stays full).
-        recompute_request(tenant=tenant, as_of=as_of, reason=f"import {kind}", actor=actor,
-                          changed=result.extra.get("changed"))
-    if tenant is not None and kind in REVALIDATES_RECEIVING and (result.created or result.updated or result.deleted):
-        # New SKUs, aliases, persons, cost centers or contracts can clear lines waiting in the queue.
-        from receiving.services import receiving_revalidate
-
-        receiving_revalidate(tenant=tenant, actor=actor)
+        # An importer that knows exactly which consumers it touched says so in extra["changed"]
+        # (``{"devices": ids, "persons": ids, ...}``); without it the change is a full one.
+        changes_record(tenant=tenant, changed=result.extra.get("changed"), reason=f"import {kind}", actor=actor,
+                       as_of=as_of)
+    if tenant is not None and (result.created or result.updated or result.deleted):
+        # Apps react to imports of data they read through ``import.finished`` hooks (receiving
+        # revalidates its queue after catalog, persons, cost centers and contracts imports).
+        hook_run("import.finished", kind=kind, tenant=tenant, actor=actor, result=result)
     return result
-
-
-# Kinds whose rows the receiving validation reads.
-REVALIDATES_RECEIVING = frozenset({"catalog", "persons", "cost_centers", "contracts"})
 
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

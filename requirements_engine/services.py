@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from requirements_engine.engine import recompute_tenant
 from sam.changes import (
@@ -119,6 +120,8 @@ def run_recompute_job(*, job: Job) -> dict:
     job.refresh_from_db()
     tenant = job.tenant
     with job_running(job=job), tenant_run_lock(tenant_id=tenant.pk):
+        # The interval the run held the tenant (shown on the job, and what the overlap test checks).
+        ran_from = timezone.now()
         running = list(Job.objects.filter(tenant=tenant, kind=RECOMPUTE, state=JobState.RUNNING)
                        .values_list("pk", flat=True)) if not _has_run_lock() else [job.pk]
         changes_release_abandoned(tenant=tenant, running_job_ids=running)
@@ -142,6 +145,8 @@ def run_recompute_job(*, job: Job) -> dict:
             changes_release(tenant=tenant, job_id=job.pk)
             raise
         changes_done(tenant=tenant, job_id=job.pk)
+        summary = {**summary, "events": len(events),
+                   "run": {"from": ran_from.isoformat(), "to": timezone.now().isoformat()}}
         job_finish(job=job, result=summary, message="Recomputed")
     return summary
 

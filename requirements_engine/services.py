@@ -23,7 +23,6 @@ from sam.changes import (
     change_reasons,
     changes_claim,
     changes_done,
-    changes_drain_request,
     changes_merge,
     changes_record,
     changes_release,
@@ -57,17 +56,13 @@ def merge_changed(first: dict | None, second: dict | None) -> dict | None:
 
 
 def recompute_request(*, tenant: Tenant, as_of: dt.date | None = None, reason: str = "", actor=None,
-                      changed: dict | None = None) -> Job | None:
-    """Record a change (full unless ``changed`` names a delta) and drain it; for the engine's own buttons.
+                      changed: dict | None = None) -> Job:
+    """Record a change (full unless ``changed`` names a delta) and drain it now: the engine's own buttons.
 
-    Apps below the engine record change events through ``sam.changes`` instead. Inside a transaction
-    the drain waits for the commit (and ``None`` is returned); otherwise the job is returned.
+    Apps below the engine record change events through ``sam.changes`` instead. The job runs inline
+    without a broker; with one, it is queued when the caller's transaction commits.
     """
     changes_record(tenant=tenant, changed=changed, reason=reason, actor=actor, as_of=as_of, drain=False)
-    if transaction.get_connection().in_atomic_block:
-        transaction.on_commit(lambda: changes_drain_request(tenant=tenant, reason=reason, actor=actor, as_of=as_of,
-                                                            only_if_pending=True))
-        return None
     return drain_request(tenant=tenant, reason=reason, actor=actor, as_of=as_of)
 
 

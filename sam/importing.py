@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
 
 from sam.changes import changes_record
 from sam.hooks import hook_run
@@ -348,15 +349,8 @@ def register_kind(name: str, *, columns: dict[str, tuple[str, ...]], master: boo
 
 
 def load_kinds() -> dict[str, Kind]:
-    """Import every app's ``importers`` module so their kinds register themselves."""
-    from importlib import import_module
-
-    for app in ("catalog", "inventory", "entitlements", "receiving"):
-        try:
-            import_module(f"{app}.importers")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.importers":
-                raise
+    """Import every installed app's ``importers`` module so their kinds register themselves."""
+    autodiscover_modules("importers")
     return KINDS
 
 

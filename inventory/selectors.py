@@ -16,6 +16,7 @@ from inventory.models import (
     DeviceKind,
     DeviceRole,
     Fingerprint,
+    Group,
     GroupMembership,
     InventorySnapshot,
     Person,
@@ -120,8 +121,6 @@ def vm_host_map(*, tenant: Tenant, as_of: dt.date) -> dict[int, int]:
 
 def group_member_counts(*, tenant: Tenant) -> QuerySet:
     """Groups with their number of person and device members (the groups list)."""
-    from inventory.models import Group
-
     return Group.objects.filter(tenant=tenant).annotate(
         persons=Count("memberships", filter=Q(memberships__person__isnull=False)),
         devices=Count("memberships", filter=Q(memberships__device__isnull=False)),

@@ -114,7 +114,8 @@ def run_recompute_job(*, job: Job) -> dict:
         return {}
     job.refresh_from_db()
     tenant = job.tenant
-    with job_running(job=job), tenant_run_lock(tenant_id=tenant.pk):
+    waiting = lambda: job_progress(job=job, progress=0, message="waiting for the tenant's other run")  # noqa: E731
+    with job_running(job=job), tenant_run_lock(tenant_id=tenant.pk, on_wait=waiting):
         # The interval the run held the tenant (shown on the job, and what the overlap test checks).
         ran_from = timezone.now()
         running = list(Job.objects.filter(tenant=tenant, kind=RECOMPUTE, state=JobState.RUNNING)

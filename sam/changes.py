@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -136,34 +136,29 @@ def changes_pending_tenant_ids() -> list[int]:
 
 
 @contextmanager
-def tenant_run_lock(*, tenant_id: int) -> Iterator[None]:
+def tenant_run_lock(*, tenant_id: int, on_wait: Callable[[], Any] | None = None) -> Iterator[None]:
     """Hold the tenant's run lock for the block: runs of one tenant never overlap.
 
     On PostgreSQL a session-level advisory lock keyed by (namespace, tenant id) waits for another
     run of the same tenant; runs of other tenants take other keys and go on in parallel. The lock
     goes with the connection if the process dies. SQLite serialises writers itself and the
-    embedded default runs inline, so there the job claim suffices.
+    embedded default runs inline, so there the job claim suffices. ``on_wait`` is called once when
+    another run holds the lock (the job says it is waiting).
     """
     if connection.vendor != "postgresql":
         yield
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_NAMESPACE, tenant_id])
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [RUN_LOCK_NAMESPACE, tenant_id])
+        if not cursor.fetchone()[0]:
+            if on_wait is not None:
+                on_wait()
+            cursor.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_NAMESPACE, tenant_id])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_NAMESPACE, tenant_id])
-
-
-def tenant_run_lock_held(*, tenant_id: int) -> bool:
-    """True when some session holds the tenant's run lock (PostgreSQL; always False elsewhere)."""
-    if connection.vendor != "postgresql":
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = %s AND objid = %s "
-                       "AND granted", [RUN_LOCK_NAMESPACE, tenant_id])
-        return bool(cursor.fetchone()[0])
 
 
 # --- claiming and merging (used by the drain handler) ------------------------------------------------

@@ -12,19 +12,14 @@ change event for the engine.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 
+from catalog.matching import RuleMatcher
 from catalog.models import Classification, Product
-from catalog.selectors import (
-    FingerprintRuleData,
-    fingerprint_rules_effective,
-    products_visible,
-    wildcard_regex,
-)
+from catalog.selectors import fingerprint_rules_effective, products_visible
 from inventory.models import Fingerprint, Installation
 from sam.audit import audit_record, snapshot
 from sam.changes import change_record
@@ -34,35 +29,6 @@ from sam.models import ChangeKind, Tenant
 UPDATE_CHUNK = 1000
 #: Past this many devices a recognition change is recorded as a full change (cheaper than the closure).
 DEVICE_DELTA_LIMIT = 20_000
-
-
-class _Matcher:
-    """The effective rules, compiled once and indexed by literal publisher, tried in precedence order."""
-
-    def __init__(self, rules: list[FingerprintRuleData]):
-        self.by_publisher: dict[str, list[tuple[int, FingerprintRuleData, re.Pattern, re.Pattern]]] = {}
-        self.any_publisher: list[tuple[int, FingerprintRuleData, re.Pattern, re.Pattern, re.Pattern]] = []
-        for order, rule in enumerate(rules):
-            name_rx, version_rx = wildcard_regex(rule.name), wildcard_regex(rule.version or "*")
-            if "*" in rule.publisher:
-                self.any_publisher.append((order, rule, wildcard_regex(rule.publisher), name_rx, version_rx))
-            else:
-                self.by_publisher.setdefault(rule.publisher.strip().lower(), []).append((order, rule, name_rx, version_rx))
-
-    def match(self, publisher: str, name: str, version: str) -> FingerprintRuleData | None:
-        publisher, name, version = (publisher or "").strip().lower(), (name or "").strip().lower(), (version or "").strip().lower()
-        best: tuple[int, FingerprintRuleData] | None = None
-        for order, rule, name_rx, version_rx in self.by_publisher.get(publisher, ()):
-            if name_rx.match(name) and version_rx.match(version):
-                best = (order, rule)
-                break  # lists are in precedence order
-        for order, rule, pub_rx, name_rx, version_rx in self.any_publisher:
-            if best is not None and order > best[0]:
-                break
-            if pub_rx.match(publisher) and name_rx.match(name) and version_rx.match(version):
-                best = (order, rule)
-                break
-        return best[1] if best else None
 
 
 def fingerprints_recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | None = None) -> int:
@@ -78,7 +44,7 @@ def fingerprints_recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | N
 
 def _recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | None = None) -> list[int]:
     """The recognition run; returns the ids of the fingerprints whose classification changed."""
-    matcher = _Matcher(fingerprint_rules_effective(tenant=tenant))
+    matcher = RuleMatcher(fingerprint_rules_effective(tenant=tenant))
     qs = Fingerprint.objects.filter(tenant=tenant, manual=False)
     if fingerprint_ids is not None:
         ids = list(fingerprint_ids)

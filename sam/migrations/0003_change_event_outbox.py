@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam', '0001_initial'),
+        ('sam', '0002_job_heartbeat'),
     ]
 
     operations = [

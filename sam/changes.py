@@ -157,8 +157,12 @@ def tenant_run_lock(*, tenant_id: int, on_wait: Callable[[], Any] | None = None)
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_NAMESPACE, tenant_id])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [RUN_LOCK_NAMESPACE, tenant_id])
+        except Exception:  # noqa: BLE001 - an aborted transaction: the lock goes with the connection
+            log.warning("run lock of tenant %s not released; it goes with the connection", tenant_id)
+            connection.close()
 
 
 # --- claiming and merging (used by the drain handler) ------------------------------------------------

@@ -12,3 +12,10 @@ class Config(AppConfig):
 
         hook_register("import.finished", revalidate_after_import)
         hook_register("demo.seed", demo.seed, order=40)
+
+        # A new or changed SKU alias (a tenant's or the library's) may clear lines waiting on it.
+        from catalog.aliases import alias_listeners
+        from receiving.services import receiving_aliases_changed
+
+        if receiving_aliases_changed not in alias_listeners:
+            alias_listeners.append(receiving_aliases_changed)

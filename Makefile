@@ -52,6 +52,7 @@ audit: | $(TOOLS)/python
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 acceptance: migrate

@@ -49,6 +49,7 @@ from catalog.selectors import (
     skus_effective_many,
 )
 from catalog.services import products_get_or_create
+from sam.hooks import hook_run
 from sam.importing import (
     ImportResult,
     RowError,
@@ -593,25 +594,24 @@ def import_fingerprints(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResul
             _count(result, (status[k] for k in keys))
             recognise_needed = recognise_needed or any(s != "unchanged" for s in status.values())
     if recognise_needed:
-        result.extra["recognised"] = _recognise_after_rules(tenant=tenant)
+        result.extra["recognised"] = _recognise_after_rules(tenant=tenant, actor=actor)
+    # The rules matter to the engine only through recognition, whose hook recorded what it changed.
+    result.extra["changed"] = {}
     return _finish(result, tenant=tenant, actor=actor, kind="fingerprints")
 
 
-def _recognise_after_rules(*, tenant: Tenant | None) -> int:
-    """Re-run recognition where rules changed: the tenant, or (master rules) every tenant."""
-    from catalog.recognition import fingerprints_recognise
+def _recognise_after_rules(*, tenant: Tenant | None, actor=None) -> int:
+    """Re-run recognition where rules changed: the tenant, or (master rules) every tenant.
 
+    Recognition belongs to inventory, which registers the ``recognition.rules_changed`` hook; it
+    records the devices whose software changed product as change events for the engine.
+    """
     if tenant is not None:
-        return fingerprints_recognise(tenant=tenant)
-    from requirements_engine.services import recompute_request
-
+        return sum(hook_run("recognition.rules_changed", tenant=tenant, actor=actor))
     total = 0
     for other in Tenant.objects.all():
         with scope(tenant=other):
-            changed = fingerprints_recognise(tenant=other)
-            if changed:
-                recompute_request(tenant=other, reason="master recognition rules changed")
-            total += changed
+            total += sum(hook_run("recognition.rules_changed", tenant=other, actor=actor))
     return total
 
 

@@ -20,7 +20,6 @@ from django.db.models.functions import Coalesce, Upper
 from catalog.models import (
     AssignmentKind,
     BundleComponent,
-    Classification,
     EditionRank,
     FingerprintRule,
     LicenseModel,
@@ -42,6 +41,7 @@ from catalog.models import (
     TenantSkuAlias,
     version_key,
 )
+from sam.hooks import hook_run
 from sam.models import Tenant
 
 IN_CHUNK = 900  # keeps IN (...) lists below every backend's parameter limit
@@ -613,15 +613,6 @@ def product_versions_covered(*, tenant: Tenant | None, product: Product) -> dict
     return out
 
 
-def fingerprints_unknown(*, tenant: Tenant) -> QuerySet:
-    """The tenant's unrecognised fingerprints, most installed first (the classification queue)."""
-    from inventory.models import Fingerprint
-
-    return (Fingerprint.objects.filter(tenant=tenant, classification=Classification.UNKNOWN)
-            .annotate(installation_count=Count("installations"))
-            .order_by("-installation_count", "publisher", "name", "version"))
-
-
 def products_search(*, tenant: Tenant | None, q: str = "", publisher: str = "", title: str = "",
                     limit: int = 20) -> list[Product]:
     """Visible products whose four columns contain every word of ``q`` (autocomplete), optionally
@@ -655,8 +646,6 @@ def product_titles_search(*, tenant: Tenant | None, publisher: str, q: str = "",
 
 def product_detail(*, tenant: Tenant, product: Product) -> dict:
     """Everything the product page shows, in a fixed number of queries."""
-    from inventory.models import Fingerprint
-
     terms = product_terms_effective(tenant=tenant, product_ids=[product.pk])[product.pk]
     bundles = bundle_components_effective(tenant=tenant)
     component_ids = bundles.get(product.pk, set())
@@ -664,9 +653,8 @@ def product_detail(*, tenant: Tenant, product: Product) -> dict:
     related = {p.pk: p for p in products_visible(tenant=tenant).filter(pk__in=component_ids | in_bundles)
                .select_related("publisher")}
     lookup = edition_rank_lookup(tenant=tenant)
-    fingerprints = list(Fingerprint.objects.filter(tenant=tenant, product=product)
-                        .annotate(installation_count=Count("installations"))
-                        .order_by("-installation_count", "name")[:200])
+    # Installed software recognised as this product: inventory contributes it (``product.fingerprints``).
+    fingerprints = [fp for found in hook_run("product.fingerprints", tenant=tenant, product=product) for fp in found]
     rules = [r for r in fingerprint_rules_effective(tenant=tenant) if r.product_id == product.pk]
     models = license_models_effective(tenant=tenant)
     return {

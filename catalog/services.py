@@ -28,7 +28,9 @@ from catalog.models import (
 )
 from catalog.selectors import license_model_names_ci, normalise_part_number, products_visible
 from sam.audit import audit_record, snapshot
-from sam.models import Tenant
+from sam.changes import change_record
+from sam.hooks import hook_run
+from sam.models import ChangeKind, Tenant
 
 ProductKey = tuple[str, str, str, str]
 
@@ -279,9 +281,9 @@ def amendment_save(*, tenant: Tenant, actor: Any, instance: models.Model) -> mod
             instance.save()
             audit_record(tenant=tenant, actor=actor, action=f"catalog.{kind}.{'created' if created else 'updated'}",
                          obj=instance, before=before, after=snapshot(instance))
+            _after_amendment(tenant=tenant, actor=actor, kind=kind, instance=instance, before=before)
     except IntegrityError as exc:
         raise ValidationError(_("An amendment with this key already exists.")) from exc
-    _after_amendment(tenant=tenant, actor=actor, kind=kind)
     return instance
 
 
@@ -291,17 +293,27 @@ def amendment_delete(*, tenant: Tenant, actor: Any, instance: models.Model) -> N
     if kind is None or instance.tenant_id != tenant.pk:
         raise ValueError("not an amendment of this tenant")
     with transaction.atomic():
-        audit_record(tenant=tenant, actor=actor, action=f"catalog.{kind}.deleted", obj=instance,
-                     before=snapshot(instance))
+        before = snapshot(instance)
+        audit_record(tenant=tenant, actor=actor, action=f"catalog.{kind}.deleted", obj=instance, before=before)
         instance.delete()
-    _after_amendment(tenant=tenant, actor=actor, kind=kind)
+        _after_amendment(tenant=tenant, actor=actor, kind=kind, instance=None, before=before)
 
 
-def _after_amendment(*, tenant: Tenant, actor: Any, kind: str) -> None:
-    from requirements_engine.services import recompute_request
+def _after_amendment(*, tenant: Tenant, actor: Any, kind: str, instance: models.Model | None,
+                     before: dict | None) -> None:
+    """Record what the amendment changed for the engine, in the amendment's transaction.
 
+    A SKU names its product (before and after); a license model may be used by any product, so it
+    is a full change; a fingerprint rule re-runs recognition (inventory's ``recognition.rules_changed``
+    hook records the devices whose software changed product). An alias only maps supplier part
+    numbers for receiving: the engine does not read it.
+    """
+    reason = f"catalog {kind.replace('_', ' ')} changed"
     if kind == "fingerprint_rule":
-        from catalog.recognition import fingerprints_recognise
-
-        fingerprints_recognise(tenant=tenant)
-    recompute_request(tenant=tenant, reason=f"catalog {kind.replace('_', ' ')} changed", actor=actor)
+        hook_run("recognition.rules_changed", tenant=tenant, actor=actor)
+    elif kind == "sku":
+        products = {getattr(instance, "product_id", None), (before or {}).get("product")}
+        change_record(tenant=tenant, kind=ChangeKind.PRODUCTS, ids=[p for p in products if p], reason=reason,
+                      actor=actor)
+    elif kind == "license_model":
+        change_record(tenant=tenant, kind=ChangeKind.FULL, reason=reason, actor=actor)

@@ -1,14 +1,13 @@
-"""Pages of the catalog: products, SKUs, license models, the recognition queue, autocomplete, amendments.
+"""Pages of the catalog: products, SKUs, license models, autocomplete, amendments.
 
 Views parse and render; reads go through ``catalog.selectors``, writes through ``catalog.services``
-and ``catalog.recognition``. The master catalog is read-only here (staff maintain it by import).
+(recognition and its work list live in ``inventory``). The master catalog is read-only here (staff maintain it by import).
 """
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.html import format_html, format_html_join
@@ -17,17 +16,14 @@ from django.utils.translation import gettext_lazy
 
 from catalog import forms, selectors
 from catalog.models import (
-    Classification,
     Product,
     TenantFingerprintRule,
     TenantLicenseModel,
     TenantSku,
     TenantSkuAlias,
 )
-from catalog.recognition import fingerprint_classify
 from catalog.services import amendment_delete, amendment_save
 from catalog.tables import ProductTable
-from inventory.models import Fingerprint
 from sam.exports import FORMATS, iter_delimited, xlsx_bytes
 from sam.lists import TenantListView
 from sam.views import TenantView
@@ -36,7 +32,7 @@ SECTIONS = (
     ("catalog:products", gettext_lazy("Products")),
     ("catalog:skus", gettext_lazy("SKUs")),
     ("catalog:license-models", gettext_lazy("License models")),
-    ("catalog:fingerprints", gettext_lazy("Recognition")),
+    ("inventory:recognition", gettext_lazy("Recognition")),
     ("catalog:amendments", gettext_lazy("Our amendments")),
 )
 
@@ -169,68 +165,18 @@ class LicenseModelDetail(CatalogMixin, TenantView):
 
 
 # --- recognition ----------------------------------------------------------------------------------
+# The unknown-fingerprint work list lives in inventory (``inventory:recognition``); these keep the
+# catalog's old address of the list working for bookmarks.
 
 
-class FingerprintQueue(CatalogMixin, TenantView):
-    """Unknown installed software, most installed first, each with a classify form."""
+class FingerprintQueueMoved(TenantView):
+    """``catalog/fingerprints/`` moved to ``inventory/recognition/``: a redirect that keeps the query."""
 
     permission = "catalog.view"
-    per_page = 50
 
     def get(self, request):
-        qs = selectors.fingerprints_unknown(tenant=self.tenant)
-        q = request.GET.get("q", "").strip()
-        if q:
-            qs = qs.filter(Q(name__icontains=q) | Q(publisher__icontains=q))
-        page = Paginator(qs, self.per_page).get_page(request.GET.get("page"))
-        recent = (Fingerprint.objects.filter(tenant=self.tenant, manual=True).select_related("product__publisher")
-                  .order_by("-pk")[:20])
-        return self.render("catalog/fingerprints.html", {"page": page, "q": q, "recent": recent})
-
-
-class FingerprintClassify(CatalogMixin, TenantView):
-    """POST a person's classification of one fingerprint (HTMX swaps the row); GET shows the row."""
-
-    permission = "catalog.view"
-    post_permission = "catalog.change"
-
-    model = Fingerprint
-
-    def _get(self, pk: int):
-        return get_object_or_404(Fingerprint.objects.select_related("product__publisher")
-                                 .annotate(installation_count=Count("installations")), pk=pk)
-
-    def get(self, request, pk: int):
-        fp = self._get(pk)
-        return self.render("catalog/partials/fingerprint_row.html", {"fp": fp})
-
-    def post(self, request, pk: int):
-        fp = self._get(pk)
-        form = forms.ClassifyForm(request.POST)
-        error = ""
-        if form.is_valid():
-            classification = form.cleaned_data["classification"]
-            product = None
-            if classification == Classification.PRODUCT:
-                pid = form.cleaned_data.get("product")
-                product = selectors.products_visible(tenant=self.tenant).filter(pk=pid).first() if pid else None
-                if product is None:
-                    error = _("Choose the product this software is.")
-            if not error:
-                fingerprint_classify(tenant=self.tenant, fingerprint=fp, classification=classification,
-                                     product=product, actor=request.user)
-                fp = self._get(pk)
-        else:
-            error = _("Choose a classification.")
-        if request.htmx:
-            response = self.render("catalog/partials/fingerprint_row.html", {"fp": fp, "error": error, "done": not error})
-            response["Vary"] = "HX-Request"
-            return response
-        if error:
-            messages.error(request, error)
-        else:
-            messages.success(request, _("%(name)s classified.") % {"name": fp})
-        return HttpResponseRedirect(self.tenant_url("catalog:fingerprints"))
+        query = f"?{request.META['QUERY_STRING']}" if request.META.get("QUERY_STRING") else ""
+        return HttpResponseRedirect(self.tenant_url("inventory:recognition") + query)
 
 
 # --- autocomplete --------------------------------------------------------------------------------

@@ -35,7 +35,8 @@ from entitlements.models import (
 )
 from sam.audit import audit_record, snapshot
 from sam.bulk import bulk_insert, instance_factory
-from sam.models import AuditEvent, Tenant
+from sam.changes import change_record
+from sam.models import AuditEvent, ChangeKind, Tenant
 
 EXPIRY_WARNING_DAYS = 90
 CENT = Decimal("0.01")
@@ -249,11 +250,11 @@ def repository_default(*, tenant: Tenant) -> Repository:
     return repo
 
 
-def _recompute(*, tenant: Tenant, reason: str, actor: Any) -> None:
-    """Ask the engine to recompute once the surrounding transaction has committed."""
-    from requirements_engine.services import recompute_request
+def _recompute(*, tenant: Tenant, reason: str, actor: Any, ids: Iterable[int]) -> None:
+    """Record the entitlements that changed (a change event in the surrounding transaction).
 
-    transaction.on_commit(lambda: recompute_request(tenant=tenant, reason=reason, actor=actor))
+    The engine re-allocates the positions they touch after the commit."""
+    change_record(tenant=tenant, kind=ChangeKind.ENTITLEMENTS, ids=ids, reason=reason, actor=actor)
 
 
 def _affects_counting(before: dict, after: dict) -> bool:
@@ -436,7 +437,7 @@ def entitlement_create(*, tenant: Tenant, actor: Any, data: dict[str, Any], publ
         audit_record(tenant=tenant, actor=actor, action="entitlements.entitlement.created", obj=ent,
                      after=_snapshot(ent))
         if ent.status == Status.PUBLISHED:
-            _recompute(tenant=tenant, reason="entitlement published", actor=actor)
+            _recompute(tenant=tenant, reason="entitlement published", actor=actor, ids=[ent.pk])
     return ent
 
 
@@ -511,7 +512,8 @@ def entitlements_create_many(*, tenant: Tenant, actor: Any, rows: list[dict[str,
                 events.append(event)
             bulk_insert(AuditEvent, events)
         if recompute and any(e.status == Status.PUBLISHED for e in built):
-            _recompute(tenant=tenant, reason=f"{len(built)} entitlements created", actor=actor)
+            _recompute(tenant=tenant, reason=f"{len(built)} entitlements created", actor=actor,
+                       ids=[e.pk for e in built if e.status == Status.PUBLISHED])
     return built
 
 
@@ -538,7 +540,7 @@ def entitlement_update(*, entitlement: Entitlement, actor: Any, data: dict[str, 
         audit_record(tenant=ent.tenant, actor=actor, action="entitlements.entitlement.updated", obj=ent,
                      before=before, after=after)
         if _affects_counting(before, after):
-            _recompute(tenant=ent.tenant, reason="entitlement changed", actor=actor)
+            _recompute(tenant=ent.tenant, reason="entitlement changed", actor=actor, ids=[ent.pk])
     return ent
 
 
@@ -577,7 +579,7 @@ def entitlement_publish(*, entitlement: Entitlement, actor: Any) -> Entitlement:
         ent.save(update_fields=["status", "published_at", "state", "modified_by_user", "updated_at"])
         audit_record(tenant=ent.tenant, actor=actor, action="entitlements.entitlement.published", obj=ent,
                      before={"status": before["status"]}, after={"status": ent.status})
-        _recompute(tenant=ent.tenant, reason="entitlement published", actor=actor)
+        _recompute(tenant=ent.tenant, reason="entitlement published", actor=actor, ids=[ent.pk])
     return ent
 
 
@@ -594,7 +596,7 @@ def entitlement_unpublish(*, entitlement: Entitlement, actor: Any) -> Entitlemen
         ent.save(update_fields=["status", "state", "modified_by_user", "updated_at"])
         audit_record(tenant=ent.tenant, actor=actor, action="entitlements.entitlement.unpublished", obj=ent,
                      before={"status": Status.PUBLISHED}, after={"status": Status.DRAFT})
-        _recompute(tenant=ent.tenant, reason="entitlement moved to draft", actor=actor)
+        _recompute(tenant=ent.tenant, reason="entitlement moved to draft", actor=actor, ids=[ent.pk])
     return ent
 
 
@@ -607,7 +609,7 @@ def entitlement_delete(*, entitlement: Entitlement, actor: Any) -> None:
         audit_record(tenant=tenant, actor=actor, action="entitlements.entitlement.deleted", obj=ent, before=before)
         ent.delete()
         if before["status"] == Status.PUBLISHED:
-            _recompute(tenant=tenant, reason="entitlement deleted", actor=actor)
+            _recompute(tenant=tenant, reason="entitlement deleted", actor=actor, ids=[before["id"]])
 
 
 def entitlement_withdraw(*, entitlement: Entitlement, actor: Any) -> None:
@@ -625,7 +627,7 @@ def entitlement_withdraw(*, entitlement: Entitlement, actor: Any) -> None:
         audit_record(tenant=tenant, actor=actor, action="entitlements.entitlement.withdrawn", obj=ent, before=before)
         ent.delete()
         if before["status"] == Status.PUBLISHED:
-            _recompute(tenant=tenant, reason="entitlement withdrawn", actor=actor)
+            _recompute(tenant=tenant, reason="entitlement withdrawn", actor=actor, ids=[before["id"]])
 
 
 CLONE_SKIP = {"id", "tenant", "status", "state", "errors", "warnings", "created_at", "updated_at", "created_by",

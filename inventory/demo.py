@@ -21,6 +21,8 @@ import random
 import zlib
 from collections.abc import Callable
 
+from catalog.demo import DEMO_INSTALLATIONS
+from inventory import importers
 from sam.models import Tenant
 
 COST_CENTERS = (("CC-1000", "Finance"), ("CC-2000", "Sales"), ("CC-3000", "Engineering"), ("CC-4000", "Operations"),
@@ -60,10 +62,6 @@ GROUPS_FOR = {"m365": "APP-Microsoft365-E3", "acrobat": "APP-Acrobat-Pro", "auto
 def _software() -> dict[str, tuple[str, str, str]]:
     """Raw names for the demo, taken from the catalog's demo list where it has them."""
     software = dict(FALLBACK_SOFTWARE)
-    try:
-        from catalog.demo import DEMO_INSTALLATIONS
-    except (ImportError, AttributeError):
-        return software
     by_name = {name: (publisher, name, version) for publisher, name, version, *_rest in DEMO_INSTALLATIONS}
     for key, (_p, name, _v) in FALLBACK_SOFTWARE.items():
         if name in by_name:
@@ -223,8 +221,6 @@ def build(*, slug: str, devices: int, today: dt.date) -> dict[str, list[dict[str
 
 def seed(tenant: Tenant, devices: int = 400, log: Callable[[str], None] = print) -> None:
     """Load the demo estate of ``devices`` devices into ``tenant`` (inside its scope; idempotent)."""
-    from inventory import importers
-
     files = build(slug=tenant.slug, devices=devices, today=dt.date.today())
     for kind in importers.INVENTORY_KINDS:
         importer = getattr(importers, f"{kind}_import")

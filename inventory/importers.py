@@ -45,6 +45,7 @@ from inventory.models import (
     ServiceBooking,
     VmPlacement,
 )
+from inventory.recognition import fingerprints_recognise
 from sam.audit import actor_label, audit_record
 from sam.importing import (
     ImportResult,
@@ -247,8 +248,10 @@ def replace_snapshot(*, model: type[models.Model], tenant: Tenant, key_fields: t
 
 def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str,
                     incoming: dict[str, dict[str, Any]], fields: list[str], defaults: dict[str, Any],
-                    result: ImportResult) -> None:
+                    result: ImportResult) -> list[str]:
     """Create or update entities by natural key (matched case-insensitively); absent rows are kept.
+
+    Returns the keys (as spelled in the file) of the entities created or updated.
 
     ``incoming`` maps the key as spelled in the file to the values of the columns the file has;
     ``fields`` are those columns (a column the file lacks is never touched). A field missing from
@@ -283,6 +286,30 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
         model.objects.bulk_update(to_update, fields, batch_size=CHUNK)
     result.created += len(to_create)
     result.updated += len(to_update)
+    return [getattr(obj, key_field) for obj in (*to_create, *to_update)]
+
+
+def _changed(result: ImportResult, touched_keys: set[tuple] | None, *, devices: tuple[int, ...] = (),
+             persons: tuple[int, ...] = ()) -> None:
+    """Name the consumers whose evidence changed (``extra["changed"]``), so the engine recomputes just them.
+
+    ``devices``/``persons`` are the positions of device and person ids in the touched keys. ``None``
+    (the import could not name everything it changed) leaves the change a full one.
+    """
+    if touched_keys is None:
+        return
+    changed = {
+        "devices": sorted({key[i] for key in touched_keys for i in devices if key[i] is not None}),
+        "persons": sorted({key[i] for key in touched_keys for i in persons if key[i] is not None}),
+    }
+    result.extra["changed"] = {kind: ids for kind, ids in changed.items() if ids}
+
+
+def _changed_entities(result: ImportResult, *, model: type[models.Model], key_field: str, kind: str,
+                      keys: list[str]) -> None:
+    """Name the created or updated entities (by id, one query per chunk of keys)."""
+    lookup = resolve(model=model, field_name=key_field, values=keys)
+    result.extra["changed"] = {kind: sorted({pk for key in keys if (pk := lookup.get(key)) is not None})}
 
 
 def _finish(*, tenant: Tenant, kind: str, result: ImportResult, actor, filename: str) -> ImportResult:
@@ -390,8 +417,9 @@ def persons_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
         incoming[username] = values
     fields = [("cost_center_id" if c == "cost_center" else c) for c in columns]
     with transaction.atomic():
-        upsert_entities(model=Person, tenant=tenant, key_field="username", incoming=incoming, fields=fields,
-                        defaults={}, result=result)
+        keys = upsert_entities(model=Person, tenant=tenant, key_field="username", incoming=incoming, fields=fields,
+                               defaults={}, result=result)
+        _changed_entities(result, model=Person, key_field="username", kind="persons", keys=keys)
         return _finish(tenant=tenant, kind="persons", result=result, actor=actor, filename=filename)
 
 
@@ -449,8 +477,9 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
         incoming[name] = values
     fields = [("primary_user_id" if c == "primary_user" else c) for c in columns]
     with transaction.atomic():
-        upsert_entities(model=Device, tenant=tenant, key_field="name", incoming=incoming, fields=fields,
-                        defaults={}, result=result)
+        keys = upsert_entities(model=Device, tenant=tenant, key_field="name", incoming=incoming, fields=fields,
+                               defaults={}, result=result)
+        _changed_entities(result, model=Device, key_field="name", kind="devices", keys=keys)
         return _finish(tenant=tenant, kind="devices", result=result, actor=actor, filename=filename)
 
 
@@ -511,8 +540,9 @@ def vm_hosts_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None,
         incoming[key] = {"valid_to": end}
         last_end[vm_id] = (end, end is None)
     with transaction.atomic():
-        replace_snapshot(model=VmPlacement, tenant=tenant, key_fields=("vm_id", "host_id", "valid_from"),
-                         value_fields=("valid_to",), incoming=incoming, keep=keep, result=result)
+        touched = replace_snapshot(model=VmPlacement, tenant=tenant, key_fields=("vm_id", "host_id", "valid_from"),
+                                   value_fields=("valid_to",), incoming=incoming, keep=keep, result=result)
+        _changed(result, touched, devices=(0, 1))
         return _finish(tenant=tenant, kind="vm_hosts", result=result, actor=actor, filename=filename)
 
 
@@ -546,17 +576,9 @@ def fingerprints_ensure(*, tenant: Tenant, triples: Iterable[tuple[str, str, str
 
 
 def _recognise(*, tenant: Tenant, fingerprint_ids: list[int], result: ImportResult) -> None:
-    """Let the catalog classify new fingerprints (product, irrelevant or unknown)."""
-    if not fingerprint_ids:
-        return
-    try:
-        from catalog.recognition import fingerprints_recognise
-    except (ImportError, AttributeError):
-        # catalog.recognition is being written in parallel by the catalog app. Until it exists new
-        # fingerprints stay "unknown"; the catalog recognises them when its rules are imported.
-        result.extra["recognition"] = "skipped"
-        return
-    fingerprints_recognise(tenant=tenant, fingerprint_ids=fingerprint_ids)
+    """Classify new fingerprints by the catalog's recognition rules (product, irrelevant or unknown)."""
+    if fingerprint_ids:
+        fingerprints_recognise(tenant=tenant, fingerprint_ids=fingerprint_ids)
 
 
 @register_kind("installations", columns={
@@ -609,9 +631,8 @@ def installations_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = 
             incoming[key] = {"last_seen": last_seen}
         touched = replace_snapshot(model=Installation, tenant=tenant, key_fields=("device_id", "fingerprint_id"),
                                    value_fields=("last_seen",), incoming=incoming, keep=keep, result=result)
-        if touched is not None:
-            # Only these devices' installations changed: the engine recomputes just them.
-            result.extra["changed"] = {"devices": sorted({device_id for device_id, _fp in touched})}
+        # Only these devices' installations changed: the engine recomputes just them.
+        _changed(result, touched, devices=(0,))
         result.extra["new_fingerprints"] = len(new_ids)
         _recognise(tenant=tenant, fingerprint_ids=new_ids, result=result)
         return _finish(tenant=tenant, kind="installations", result=result, actor=actor, filename=filename)
@@ -654,8 +675,10 @@ def group_memberships_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | Non
             if key in incoming:
                 _duplicates(result)
             incoming[key] = {}
-        replace_snapshot(model=GroupMembership, tenant=tenant, key_fields=("group_id", "person_id", "device_id"),
-                         value_fields=(), incoming=incoming, keep=set(), result=result)
+        touched = replace_snapshot(model=GroupMembership, tenant=tenant,
+                                   key_fields=("group_id", "person_id", "device_id"),
+                                   value_fields=(), incoming=incoming, keep=set(), result=result)
+        _changed(result, touched, persons=(1,), devices=(2,))
         return _finish(tenant=tenant, kind="group_memberships", result=result, actor=actor, filename=filename)
 
 
@@ -708,8 +731,9 @@ def remote_usage_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = N
             last_used = max(d for d in (earlier, last_used) if d) if (earlier or last_used) else None
         incoming[key] = {"last_used": last_used}
     with transaction.atomic():
-        replace_snapshot(model=RemoteUsage, tenant=tenant, key_fields=("person_id", "host_id", "executable"),
-                         value_fields=("last_used",), incoming=incoming, keep=keep, result=result)
+        touched = replace_snapshot(model=RemoteUsage, tenant=tenant, key_fields=("person_id", "host_id", "executable"),
+                                   value_fields=("last_used",), incoming=incoming, keep=keep, result=result)
+        _changed(result, touched, persons=(0,), devices=(1,))
         return _finish(tenant=tenant, kind="remote_usage", result=result, actor=actor, filename=filename)
 
 
@@ -755,8 +779,9 @@ def service_bookings_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None
             _duplicates(result)
         incoming[key] = {"status": status, "date": date}
     with transaction.atomic():
-        replace_snapshot(model=ServiceBooking, tenant=tenant, key_fields=("person_id", "service"),
-                         value_fields=("status", "date"), incoming=incoming, keep=keep, result=result)
+        touched = replace_snapshot(model=ServiceBooking, tenant=tenant, key_fields=("person_id", "service"),
+                                   value_fields=("status", "date"), incoming=incoming, keep=keep, result=result)
+        _changed(result, touched, persons=(0,))
         return _finish(tenant=tenant, kind="service_bookings", result=result, actor=actor, filename=filename)
 
 

@@ -9,16 +9,21 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
 
+from catalog.models import Classification, Product
+from catalog.selectors import processor_lookup
 from inventory.models import (
     Device,
     DeviceKind,
     DeviceRole,
+    Fingerprint,
+    Group,
     GroupMembership,
     InventorySnapshot,
     Person,
     PersonStatus,
     VmPlacement,
 )
+from sam.importing import iter_chunks
 from sam.models import DEFAULT_RELEVANT_STATUSES, Tenant
 
 
@@ -71,8 +76,6 @@ def device_facts(*, tenant: Tenant, device_ids: Iterable[int] | None = None) -> 
     consumer instead of guessing. Numbers are ``int`` or ``Decimal``, never ``float``.
     One query for the devices (per chunk of ids) and one for the processor table.
     """
-    from sam.importing import iter_chunks
-
     lookup = _processor_lookup(tenant=tenant)
     qs = Device.objects.filter(tenant=tenant)
     if device_ids is None:
@@ -101,12 +104,6 @@ def device_facts(*, tenant: Tenant, device_ids: Iterable[int] | None = None) -> 
 
 
 def _processor_lookup(*, tenant: Tenant):
-    try:
-        from catalog.selectors import processor_lookup
-    except (ImportError, AttributeError):
-        # The catalog's processor table may not be installed in a stripped-down build; then the
-        # factors stay unknown and expressions needing them fail per consumer.
-        return None
     return processor_lookup(tenant=tenant)
 
 
@@ -124,8 +121,6 @@ def vm_host_map(*, tenant: Tenant, as_of: dt.date) -> dict[int, int]:
 
 def group_member_counts(*, tenant: Tenant) -> QuerySet:
     """Groups with their number of person and device members (the groups list)."""
-    from inventory.models import Group
-
     return Group.objects.filter(tenant=tenant).annotate(
         persons=Count("memberships", filter=Q(memberships__person__isnull=False)),
         devices=Count("memberships", filter=Q(memberships__device__isnull=False)),
@@ -143,3 +138,17 @@ def person_groups(*, tenant: Tenant, person: Person) -> QuerySet:
 def snapshots_by_kind(*, tenant: Tenant) -> dict[str, InventorySnapshot]:
     """The last import of each inventory kind, for "what changed" on the lists."""
     return {s.kind: s for s in InventorySnapshot.objects.filter(tenant=tenant)}
+
+
+def fingerprints_unknown(*, tenant: Tenant) -> QuerySet:
+    """The tenant's unrecognised fingerprints, most installed first (the classification queue)."""
+    return (Fingerprint.objects.filter(tenant=tenant, classification=Classification.UNKNOWN)
+            .annotate(installation_count=Count("installations"))
+            .order_by("-installation_count", "publisher", "name", "version"))
+
+
+def product_fingerprints(*, tenant: Tenant, product: Product, limit: int = 200) -> list[Fingerprint]:
+    """Installed software recognised as ``product``, most installed first (the ``product.fingerprints`` hook)."""
+    return list(Fingerprint.objects.filter(tenant=tenant, product=product)
+                .annotate(installation_count=Count("installations"))
+                .order_by("-installation_count", "name")[:limit])

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from catalog.forms import ClassifyForm
+from catalog.models import Classification
+from catalog.selectors import products_visible
 from inventory import tables
 from inventory.models import (
     CostCenter,
@@ -26,9 +33,11 @@ from inventory.models import (
     ServiceBooking,
     VmPlacement,
 )
+from inventory.recognition import fingerprint_classify
 from inventory.selectors import (
     device_facts,
     device_groups,
+    fingerprints_unknown,
     group_member_counts,
     person_groups,
     relevant_devices,
@@ -44,6 +53,7 @@ SECTIONS = (
     ("inventory:memberships", _("Memberships"), "group_memberships"),
     ("inventory:installations", _("Installations"), "installations"),
     ("inventory:fingerprints", _("Software"), "installations"),
+    ("inventory:recognition", _("Recognition"), "installations"),
     ("inventory:placements", _("VM placements"), "vm_hosts"),
     ("inventory:remote-usage", _("Remote usage"), "remote_usage"),
     ("inventory:service-bookings", _("Service bookings"), "service_bookings"),
@@ -234,3 +244,81 @@ class PersonDetail(TenantView):
             "remote_usage": RemoteUsage.objects.filter(person=person).select_related("host").order_by("executable"),
             "bookings": ServiceBooking.objects.filter(person=person).order_by("service"),
         })
+
+
+# --- recognition: the unknown-fingerprint work list ---------------------------------------------
+
+
+class RecognitionMixin:
+    """Classifying software is catalog work (catalog permissions) on inventory's fingerprints."""
+
+    def render(self, template, context=None, **kwargs):
+        current = self.request.resolver_match.view_name if self.request.resolver_match else ""
+        sections = [{"url": self.tenant_url(name), "label": label, "active": name == current}
+                    for name, label, _kind in SECTIONS]
+        ctx = {"sections": sections, "can_change": self.can("catalog.change")}
+        ctx.update(context or {})
+        return super().render(template, ctx, **kwargs)
+
+
+class FingerprintQueue(RecognitionMixin, TenantView):
+    """Unknown installed software, most installed first, each with a classify form."""
+
+    permission = "catalog.view"
+    per_page = 50
+
+    def get(self, request):
+        qs = fingerprints_unknown(tenant=self.tenant)
+        q = request.GET.get("q", "").strip()
+        if q:
+            qs = qs.filter(Q(name__icontains=q) | Q(publisher__icontains=q))
+        page = Paginator(qs, self.per_page).get_page(request.GET.get("page"))
+        recent = (Fingerprint.objects.filter(tenant=self.tenant, manual=True).select_related("product__publisher")
+                  .order_by("-pk")[:20])
+        return self.render("inventory/recognition.html", {"page": page, "q": q, "recent": recent})
+
+
+class FingerprintClassify(RecognitionMixin, TenantView):
+    """POST a person's classification of one fingerprint (HTMX swaps the row); GET shows the row."""
+
+    permission = "catalog.view"
+    post_permission = "catalog.change"
+
+    model = Fingerprint
+
+    def _get(self, pk: int):
+        return get_object_or_404(Fingerprint.objects.select_related("product__publisher")
+                                 .annotate(installation_count=Count("installations")), pk=pk)
+
+    def get(self, request, pk: int):
+        fp = self._get(pk)
+        return self.render("inventory/partials/fingerprint_row.html", {"fp": fp})
+
+    def post(self, request, pk: int):
+        fp = self._get(pk)
+        form = ClassifyForm(request.POST)
+        error = ""
+        if form.is_valid():
+            classification = form.cleaned_data["classification"]
+            product = None
+            if classification == Classification.PRODUCT:
+                pid = form.cleaned_data.get("product")
+                product = products_visible(tenant=self.tenant).filter(pk=pid).first() if pid else None
+                if product is None:
+                    error = gettext("Choose the product this software is.")
+            if not error:
+                fingerprint_classify(tenant=self.tenant, fingerprint=fp, classification=classification,
+                                     product=product, actor=request.user)
+                fp = self._get(pk)
+        else:
+            error = gettext("Choose a classification.")
+        if request.htmx:
+            response = self.render("inventory/partials/fingerprint_row.html",
+                                   {"fp": fp, "error": error, "done": not error})
+            response["Vary"] = "HX-Request"
+            return response
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, gettext("%(name)s classified.") % {"name": fp})
+        return HttpResponseRedirect(self.tenant_url("inventory:recognition"))

@@ -194,10 +194,7 @@ def lines(request: HttpRequest, tenant: str) -> JsonResponse:
             with transaction.atomic():
                 result = receiving_receive(tenant=token.tenant, actor=f"api:{token.name}", rows=rows,
                                            source=BatchSource.API, filename=reference)
-            if result.transferred:
-                from requirements_engine.services import recompute_request
-
-                recompute_request(tenant=token.tenant, reason="procurement push", actor=f"api:{token.name}")
+            # receiving_receive recorded the transferred entitlements; the drain follows the commit.
     except BadRequest as exc:
         return _error(400, exc.code, exc.message, **exc.extra)
     body = {**result.as_dict(), "lines": [{**o, "index": o["row"] - 1} for o in result.line_outcomes]}

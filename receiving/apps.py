@@ -6,6 +6,13 @@ class Config(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from receiving import demo
+        from receiving.hooks import revalidate_after_import
+        from sam.hooks import hook_register
+
+        hook_register("import.finished", revalidate_after_import)
+        hook_register("demo.seed", demo.seed, order=40)
+
         # A new or changed SKU alias (a tenant's or the library's) may clear lines waiting on it.
         from catalog.aliases import alias_listeners
         from receiving.services import receiving_aliases_changed

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from receiving.validation import Options
+from sam.changes import changes_drain_request
 from sam.importing import (
     KIND_MAX_BYTES,
     KINDS,
@@ -135,9 +136,8 @@ def receive_upload(*, tenant, actor, data: bytes, filename: str, mapping: dict[s
                                 file_bytes=data, options=options or Options(), profile=profile, progress=progress,
                                 recompute=False)
     if outcome.transferred:
-        from requirements_engine.services import recompute_request
-
-        recompute_request(tenant=tenant, reason="procurement upload", actor=actor)
+        # Each transferred chunk recorded its entitlements as a change event; apply them once.
+        changes_drain_request(tenant=tenant, reason="procurement upload", actor=actor, only_if_pending=True)
     return outcome
 
 

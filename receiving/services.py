@@ -29,8 +29,9 @@ from receiving.models import ApiToken, ImportBatch, ImportProfile, LineStatus, P
 from receiving.validation import CANONICAL, DOWNGRADABLE, Checked, Options, Rules, check_lines, fingerprint
 from sam.audit import audit_record, snapshot
 from sam.bulk import insert_values
+from sam.changes import change_record, changes_drain_request
 from sam.importing import ImportFileError, iter_chunks
-from sam.models import Tenant
+from sam.models import ChangeKind, Tenant
 
 CHUNK = 2000
 IN_CHUNK = 900
@@ -191,11 +192,10 @@ def receiving_receive(
 
 
 def _recompute_after(*, tenant: Tenant, actor: Any, result: ReceiveResult, reason: str) -> None:
-    """Ask the engine for one recompute when a run transferred lines (the balance counts them)."""
+    """Ask for one drain when a run transferred lines: each chunk recorded its entitlements already."""
     if result.transferred:
-        from requirements_engine.services import recompute_request
-
-        transaction.on_commit(lambda: recompute_request(tenant=tenant, reason=reason, actor=actor))
+        transaction.on_commit(lambda: changes_drain_request(tenant=tenant, reason=reason, actor=actor,
+                                                            only_if_pending=True))
 
 
 def _outcome_fields(c: Checked) -> dict[str, Any]:
@@ -248,6 +248,9 @@ def _create_entitlements(*, tenant: Tenant, actor: Any, rules: Rules, rows: list
 
     created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft,
                                        recompute=False)
+    # The new entitlements are a change event of this chunk's transaction; the run drains once at its end.
+    change_record(tenant=tenant, kind=ChangeKind.ENTITLEMENTS, ids=[e.pk for e in created if e.status == "published"],
+                  reason="purchase lines transferred", actor=actor, drain=False)
     return [e.pk for e in created]
 
 

@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class Config(AppConfig):
     name = "requirements_engine"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The engine plugs into the core from above: it applies the change events the apps record
+        # and contributes the dashboard's panels. The core never imports the engine.
+        from requirements_engine.selectors import dashboard_panels
+        from requirements_engine.services import drain_request
+        from sam.changes import drain_handler_register
+        from sam.hooks import hook_register
+
+        drain_handler_register(drain_request)
+        hook_register("dashboard.panels", dashboard_panels)

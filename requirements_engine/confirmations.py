@@ -20,7 +20,8 @@ from catalog.models import Product
 from inventory.models import Device, Person
 from requirements_engine.models import ConfirmationState, ConsumerType, Requirement, consumer_key_of
 from sam.audit import actor_label, audit_record, snapshot
-from sam.models import Tenant
+from sam.changes import change_record
+from sam.models import ChangeKind, Tenant
 
 AUDITED = ("confirmation", "confirmed_by", "quantity", "license_model", "manual", "note", "device", "person",
            "product")
@@ -49,15 +50,14 @@ def _decide(*, tenant: Tenant, requirement_ids: Iterable[int], actor, state: str
                          after=snapshot(req, AUDITED))
         Requirement.objects.bulk_update(rows, ["confirmation", "confirmed_by", "confirmed_at", "note"],
                                         batch_size=500)
-    if changed:
-        _recompute(tenant=tenant, reason=action)
+        if changed:
+            _recompute(tenant=tenant, reason=action, positions=[(r.product_id, r.license_model) for r in rows])
     return changed
 
 
-def _recompute(*, tenant: Tenant, reason: str) -> None:
-    from requirements_engine.services import recompute_request
-
-    recompute_request(tenant=tenant, reason=reason)
+def _recompute(*, tenant: Tenant, reason: str, positions: Iterable[tuple[int, str]]) -> None:
+    """Record the license positions whose demand changed (a change event in the caller's transaction)."""
+    change_record(tenant=tenant, kind=ChangeKind.POSITIONS, ids=positions, reason=reason)
 
 
 def requirements_confirm(*, tenant: Tenant, requirement_ids: Iterable[int], actor) -> int:
@@ -107,7 +107,10 @@ def requirement_manual_save(*, tenant: Tenant, actor, product: Product, quantity
         audit_record(tenant=tenant, actor=actor,
                      action="requirements.requirement.updated" if before else "requirements.requirement.created",
                      obj=req, before=before, after=snapshot(req, AUDITED))
-    _recompute(tenant=tenant, reason="manual requirement saved")
+        positions = [(req.product_id, req.license_model)]
+        if before:
+            positions.append((before["product"], before["license_model"]))
+        _recompute(tenant=tenant, reason="manual requirement saved", positions=positions)
     return req
 
 
@@ -119,4 +122,5 @@ def requirement_manual_delete(*, tenant: Tenant, actor, requirement: Requirement
         audit_record(tenant=tenant, actor=actor, action="requirements.requirement.deleted", obj=requirement,
                      before=snapshot(requirement, AUDITED))
         requirement.delete()
-    _recompute(tenant=tenant, reason="manual requirement deleted")
+        _recompute(tenant=tenant, reason="manual requirement deleted",
+                   positions=[(requirement.product_id, requirement.license_model)])

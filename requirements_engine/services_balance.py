@@ -6,9 +6,11 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from requirements_engine.models import Requirement
 from requirements_engine.models_balance import Exemption, ReconciliationComment, ReconciliationItem
 from sam.audit import actor_label, audit_record, snapshot
-from sam.models import Tenant
+from sam.changes import change_record
+from sam.models import ChangeKind, Tenant
 
 
 def exemption_create(*, tenant: Tenant, actor, reason: str, requirement=None, device=None, person=None,
@@ -32,7 +34,7 @@ def exemption_create(*, tenant: Tenant, actor, reason: str, requirement=None, de
             created_by=actor if hasattr(actor, "username") else None)
         audit_record(tenant=tenant, actor=actor, action="requirements.exemption.created", obj=exemption,
                      after=snapshot(exemption))
-    _recompute(tenant=tenant, reason=f"exemption: {subject}", actor=actor)
+        _recompute(tenant=tenant, reason=f"exemption: {subject}", actor=actor, exemption=exemption)
     return exemption
 
 
@@ -47,7 +49,8 @@ def exemption_revoke(*, exemption: Exemption, actor) -> Exemption:
         exemption.save(update_fields=["revoked_at", "revoked_by"])
         audit_record(tenant=exemption.tenant, actor=actor, action="requirements.exemption.revoked", obj=exemption,
                      before=before, after=snapshot(exemption))
-    _recompute(tenant=exemption.tenant, reason=f"exemption revoked: {exemption.subject}", actor=actor)
+        _recompute(tenant=exemption.tenant, reason=f"exemption revoked: {exemption.subject}", actor=actor,
+                   exemption=exemption)
     return exemption
 
 
@@ -79,7 +82,15 @@ def checklist_comment(*, tenant: Tenant, actor, publisher, scope: str, key: str,
     return comment
 
 
-def _recompute(*, tenant: Tenant, reason: str, actor) -> None:
-    from requirements_engine.services import recompute_request
-
-    transaction.on_commit(lambda: recompute_request(tenant=tenant, reason=reason, actor=actor))
+def _recompute(*, tenant: Tenant, reason: str, actor, exemption: Exemption) -> None:
+    """Record the license positions the exemption touches (a change event in the caller's transaction)."""
+    requirements = Requirement.objects.filter(tenant=tenant)
+    if exemption.requirement_id:
+        requirements = requirements.filter(pk=exemption.requirement_id)
+    else:
+        requirements = (requirements.filter(device_id=exemption.device_id) if exemption.device_id
+                        else requirements.filter(person_id=exemption.person_id))
+        if exemption.product_id:
+            requirements = requirements.filter(product_id=exemption.product_id)
+    positions = set(requirements.values_list("product_id", "license_model").distinct())
+    change_record(tenant=tenant, kind=ChangeKind.POSITIONS, ids=positions, reason=reason, actor=actor)

@@ -1,7 +1,8 @@
 """What the tenant dashboard shows: the shell's key figures, the apps' panels, recent jobs.
 
-Apps contribute through ``requirements_engine.selectors.dashboard_panels(*, tenant, membership)``
-returning ``{"kpis": [{label, value, note, url?}], "blocks": [{template, data}]}``.
+Apps contribute panels by registering a ``dashboard.panels`` hook (``sam.hooks``) in their
+``AppConfig.ready()``: ``f(*, tenant, membership)`` returning
+``{"kpis": [{label, value, note, url?}], "blocks": [{template, data}]}``.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sam.hooks import hook_run
 from sam.models import AuditEvent, Job, JobState, Membership, Tenant
 
 
@@ -43,12 +45,8 @@ def shell_kpis(*, tenant: Tenant, membership: Membership) -> list[dict]:
 
 def dashboard_context(*, tenant: Tenant, membership: Membership) -> dict:
     panels: dict = {"kpis": [], "blocks": []}
-    try:
-        from requirements_engine.selectors import dashboard_panels
-    except ImportError:
-        dashboard_panels = None
-    if dashboard_panels is not None:
-        contributed = dashboard_panels(tenant=tenant, membership=membership) or {}
+    for contributed in hook_run("dashboard.panels", tenant=tenant, membership=membership):
+        contributed = contributed or {}
         panels["kpis"].extend(contributed.get("kpis", []))
         panels["blocks"].extend(contributed.get("blocks", []))
     panels["kpis"].extend(shell_kpis(tenant=tenant, membership=membership))

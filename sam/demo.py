@@ -1,22 +1,23 @@
 """The demo estate behind ``make run``: users for every role, two tenants, and each app's demo data.
 
-Apps extend the demo by adding a ``demo.py`` with ``seed(tenant, devices, log)``; it is called here
-in dependency order, inside the tenant's scope.
+Apps extend the demo by registering hooks in their ``AppConfig.ready()``: ``demo.seed_master(log)``
+for master data and ``demo.seed(tenant, devices, log)`` for a tenant's data, ordered by layer (catalog
+first). The tenant's hooks run inside its scope. The engine then applies the demo as one full change.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_scopes import scope
 
-from sam.models import Role
+from sam.changes import change_record
+from sam.hooks import hook_functions
+from sam.models import ChangeKind, Role
 from sam.services import membership_grant, tenant_create
 
 DEMO_PASSWORD = "demo-password-2026"
-APP_ORDER = ("catalog", "inventory", "entitlements", "receiving", "requirements_engine")
 
 
 def _user(username: str, *, staff: bool = False):
@@ -48,21 +49,13 @@ def seed_demo(*, slug: str = "demo", devices: int = 400, log: Callable[[str], No
                 membership_grant(tenant=second, user=user, role=role)
                 tenants.append(second.slug)
             logins.append((username, role.label, ", ".join(tenants)))
-    for app in APP_ORDER:
-        try:
-            module = import_module(f"{app}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.demo":
-                raise
-            continue
-        if hasattr(module, "seed_master"):
-            module.seed_master(log=log)
+    for seed_master in hook_functions("demo.seed_master"):
+        seed_master(log=log)
+    for seed in hook_functions("demo.seed"):
         for t, n in ((tenant, devices), (second, max(20, devices // 10))):
             with scope(tenant=t):
-                module.seed(tenant=t, devices=n, log=log)
-    from requirements_engine.services import recompute_request
-
+                seed(tenant=t, devices=n, log=log)
     for t in (tenant, second):
         with scope(tenant=t):
-            recompute_request(tenant=t, reason="demo data loaded")
+            change_record(tenant=t, kind=ChangeKind.FULL, reason="demo data loaded")
     return {"logins": logins, "password": DEMO_PASSWORD, "tenant": tenant.slug}

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.module_loading import autodiscover_modules
+
 
 @dataclass
 class ExportData:
@@ -29,14 +31,8 @@ def register_export(what: str) -> Callable[[Exporter], Exporter]:
 
 
 def load_exports() -> dict[str, Exporter]:
-    from importlib import import_module
-
-    for app in ("catalog", "inventory", "entitlements", "receiving", "requirements_engine"):
-        try:
-            import_module(f"{app}.exporters")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.exporters":
-                raise
+    """Import every installed app's ``exporters`` module so their exports register themselves."""
+    autodiscover_modules("exporters")
     return EXPORTS
 
 

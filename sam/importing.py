@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import autodiscover_modules
+
+from sam.changes import changes_record
+from sam.hooks import hook_run
 
 
 class ImportFileError(Exception):
@@ -473,15 +477,8 @@ def register_kind(name: str, *, columns: dict[str, tuple[str, ...]], master: boo
 
 
 def load_kinds() -> dict[str, Kind]:
-    """Import every app's ``importers`` module so their kinds register themselves."""
-    from importlib import import_module
-
-    for app in ("catalog", "inventory", "entitlements", "receiving"):
-        try:
-            import_module(f"{app}.importers")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{app}.importers":
-                raise
+    """Import every installed app's ``importers`` module so their kinds register themselves."""
+    autodiscover_modules("importers")
     return KINDS
 
 
@@ -533,17 +530,14 @@ def import_file(*, kind: str, source: str | Path | bytes, tenant=None, as_of: dt
     if recompute and tenant is not None and result.extra.get("affects_engine", True) and (
         result.created or result.updated or result.deleted
     ):
-        from requirements_engine.services import recompute_request
-
-        # An importer that knows exactly which consumers it touched says so in extra["changed"];
-        # the engine then recomputes only those (the daily run stays full).
-        recompute_request(tenant=tenant, as_of=as_of, reason=f"import {kind}", actor=actor,
-                          changed=result.extra.get("changed"))
-    if tenant is not None and kind in REVALIDATES_RECEIVING and (result.created or result.updated or result.deleted):
-        # New SKUs, aliases, persons, cost centers or contracts can clear lines waiting in the queue.
-        from receiving.services import receiving_revalidate
-
-        receiving_revalidate(tenant=tenant, actor=actor)
+        # An importer that knows exactly which consumers it touched says so in extra["changed"]
+        # (``{"devices": ids, "persons": ids, ...}``); without it the change is a full one.
+        changes_record(tenant=tenant, changed=result.extra.get("changed"), reason=f"import {kind}", actor=actor,
+                       as_of=as_of)
+    if tenant is not None and (result.created or result.updated or result.deleted):
+        # Apps react to imports of data they read through ``import.finished`` hooks (receiving
+        # revalidates its queue after catalog, persons, cost centers and contracts imports).
+        hook_run("import.finished", kind=kind, tenant=tenant, actor=actor, result=result)
     return result
 
 
@@ -573,10 +567,6 @@ def screen_rows(rows: list[tuple[int, dict[str, str]]]
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-# Kinds whose rows the receiving validation reads.
-REVALIDATES_RECEIVING = frozenset({"catalog", "persons", "cost_centers", "contracts"})
-
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     chunk: list[Any] = []

@@ -198,3 +198,48 @@ class TablePreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.table}"
+
+
+class ChangeKind(models.TextChoices):
+    """What a change event says changed; the engine derives its delta from these."""
+
+    DEVICES = "devices", _("Devices")
+    PERSONS = "persons", _("Persons")
+    PRODUCTS = "products", _("Products")
+    ENTITLEMENTS = "entitlements", _("Entitlements")
+    POSITIONS = "positions", _("License positions")
+    FULL = "full", _("Everything (catalog rules, tenant settings)")
+
+
+class ChangeState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CLAIMED = "claimed", _("Being applied")
+    DONE = "done", _("Applied")
+
+
+class ChangeEvent(TenantModel):
+    """The outbox: one row per change the engine must apply, written in the changing transaction.
+
+    A service records *what* changed (a kind and the ids) next to its own writes, so the change can
+    never be lost between a commit and a broker: whichever drain comes next (the task queued after
+    the commit, the periodic one, or ``manage.py recompute``) claims the pending rows and applies them.
+    """
+
+    kind = models.CharField(max_length=16, choices=ChangeKind.choices)
+    ids = models.JSONField(default=list, blank=True,
+                           help_text="ids of the kind; for positions [product_id, license_model] pairs")
+    as_of = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    state = models.CharField(max_length=16, choices=ChangeState.choices, default=ChangeState.PENDING)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                            help_text="the run that claimed (and applied) the event")
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "state", "id"], name="changeevent_tenant_state")]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {len(self.ids or [])} ({self.state}): {self.reason}"

@@ -5,11 +5,16 @@ from django.db import transaction
 from django.utils.text import slugify
 from django_scopes import scope
 
+from sam.hooks import hook_run
 from sam.models import Membership, Role, Tenant
 
 
 def tenant_create(*, slug: str, name: str = "") -> tuple[Tenant, bool]:
-    """Create a tenant with its default entitlement repository; idempotent by slug."""
+    """Create a tenant (idempotent by slug) and run the ``tenant.created`` hooks on it.
+
+    The hooks run on every call, so they are idempotent themselves: entitlements registers the one
+    that creates the tenant's Default repository.
+    """
     clean_slug = slugify(slug)
     if not clean_slug or clean_slug != slug:
         raise ValueError(f"{slug!r} is not a valid slug (lowercase letters, digits and hyphens).")
@@ -19,9 +24,7 @@ def tenant_create(*, slug: str, name: str = "") -> tuple[Tenant, bool]:
             tenant.name = name
             tenant.save(update_fields=["name"])
         with scope(tenant=tenant):
-            from entitlements.models import Repository
-
-            Repository.objects.get_or_create(tenant=tenant, is_default=True, defaults={"name": "Default"})
+            hook_run("tenant.created", tenant=tenant)
     return tenant, created
 
 

@@ -239,7 +239,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that is down must not hold a request for long: the change events stay in the outbox.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE = {
+    # Changes recorded while the broker or the worker was down: the next minute applies them.
+    "drain-pending-changes": {"task": "requirements_engine.tasks.drain_pending_changes", "schedule": 60},
     "daily-balance-snapshots": {"task": "requirements_engine.tasks.snapshot_all_tenants", "schedule": 24 * 3600},
     "daily-renewal-digest": {"task": "entitlements.tasks.renewal_digest", "schedule": 24 * 3600},
     "daily-entitlement-revalidation": {"task": "entitlements.tasks.revalidate_all", "schedule": 24 * 3600},

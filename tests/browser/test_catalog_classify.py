@@ -29,7 +29,7 @@ def test_a_person_classifies_unknown_software_and_a_rules_reimport_keeps_it(page
         Installation.objects.create(tenant=tenant_a, device=pcs[0], fingerprint=rare)
 
     login(page, live_server, "a-license_manager")
-    page.goto(f"{live_server.url}/t/{tenant_a.slug}/catalog/fingerprints/")
+    page.goto(f"{live_server.url}/t/{tenant_a.slug}/inventory/recognition/")
     rows = page.locator("#fingerprint-queue tbody tr")
     # Most installed first.
     assert "Acme Widget" in rows.nth(0).inner_text()
@@ -55,7 +55,7 @@ def test_a_person_classifies_unknown_software_and_a_rules_reimport_keeps_it(page
         assert (widget.classification, widget.product_id, widget.manual) == ("product", product.pk, True)
         assert widget.classified_by == "a-license_manager"
 
-    page.goto(f"{live_server.url}/t/{tenant_a.slug}/catalog/fingerprints/")
+    page.goto(f"{live_server.url}/t/{tenant_a.slug}/inventory/recognition/")
     queue = page.locator("#fingerprint-queue").inner_text()
     assert "Acme Widget" not in queue and "Rare Tool" in queue
     page.goto(f"{live_server.url}/t/{tenant_a.slug}/catalog/products/{product.pk}/")

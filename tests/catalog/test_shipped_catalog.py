@@ -15,9 +15,9 @@ import pytest
 from catalog.demo import DEMO_INSTALLATIONS, DEMO_SKUS, MASTER_DIR, MASTER_KINDS, shipped_catalog_figures
 from catalog.expressions import evaluate, names_used, validate_expression
 from catalog.models import FingerprintRule, LicenseModel, ProcessorModel, Product, ProductTerms, Sku
-from catalog.recognition import fingerprints_recognise
 from catalog.selectors import edition_rank_lookup, processor_lookup
 from inventory.models import Fingerprint
+from inventory.recognition import fingerprints_recognise
 from sam.importing import import_file
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "catalog.md"

@@ -18,6 +18,11 @@ def url(name, tenant, **kw):
     return reverse(f"catalog:{name}", kwargs={"tenant": tenant.slug, **kw})
 
 
+def inventory_url(name, tenant, **kw):
+    """Recognition and its work list moved to inventory (the catalog's old list address redirects)."""
+    return reverse(f"inventory:{name}", kwargs={"tenant": tenant.slug, **kw})
+
+
 @pytest.fixture
 def master(db):
     for kind in MASTER_KINDS:
@@ -31,7 +36,7 @@ def test_every_catalog_page_renders_for_an_auditor(client, cast, tenant_a, maste
     for target in (url("products", tenant_a), url("product", tenant_a, pk=sql.pk), url("skus", tenant_a),
                    url("license-models", tenant_a), url("license-model", tenant_a) + "?name=Oracle%20Processor",
                    url("fingerprints", tenant_a), url("amendments", tenant_a)):
-        response = client.get(target)
+        response = client.get(target, follow=True)
         assert response.status_code == 200, target
     page = client.get(url("product", tenant_a, pk=sql.pk)).content.decode()
     assert "7JQ-01823" in page and "SQL Server Per Core" in page
@@ -107,9 +112,11 @@ def test_classifying_a_fingerprint_needs_catalog_change_and_is_audited(client, c
         fp = Fingerprint.objects.create(tenant=tenant_a, publisher="Acme", name="Acme Widget", version="2")
         Installation.objects.create(tenant=tenant_a, device=device, fingerprint=fp)
     visio = Product.objects.get(title="Visio LTSC", version="2021", edition="Professional")
-    target = url("fingerprint-classify", tenant_a, pk=fp.pk)
+    target = inventory_url("fingerprint-classify", tenant_a, pk=fp.pk)
     client.force_login(cast["auditor"])
-    assert "Acme Widget" in client.get(url("fingerprints", tenant_a)).content.decode()
+    old_address = client.get(url("fingerprints", tenant_a) + "?q=acme")
+    assert old_address.status_code == 302 and old_address["Location"] == inventory_url("recognition", tenant_a) + "?q=acme"
+    assert "Acme Widget" in client.get(inventory_url("recognition", tenant_a)).content.decode()
     assert client.post(target, {"classification": "product", "product": visio.pk}).status_code == 403
     client.force_login(cast["license_manager"])
     response = client.post(target, {"classification": "product", "product": visio.pk}, HTTP_HX_REQUEST="true")
@@ -118,14 +125,14 @@ def test_classifying_a_fingerprint_needs_catalog_change_and_is_audited(client, c
         fp.refresh_from_db()
         assert (fp.classification, fp.product_id, fp.manual) == ("product", visio.pk, True)
         assert AuditEvent.objects.filter(action="catalog.fingerprint.classified").count() == 1
-    assert "Acme Widget" not in client.get(url("fingerprints", tenant_a)).content.decode().split("Classified by")[0]
+    assert "Acme Widget" not in client.get(inventory_url("recognition", tenant_a)).content.decode().split("Classified by")[0]
 
 
 def test_a_foreign_fingerprint_cannot_be_classified(client, cast, tenant_a, tenant_b):
     with scope(tenant=tenant_b):
         foreign = Fingerprint.objects.create(tenant=tenant_b, publisher="B", name="B App")
     client.force_login(cast["admin"])
-    assert client.post(url("fingerprint-classify", tenant_a, pk=foreign.pk),
+    assert client.post(inventory_url("fingerprint-classify", tenant_a, pk=foreign.pk),
                        {"classification": "irrelevant"}).status_code == 404
 
 

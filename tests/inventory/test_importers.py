@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from decimal import Decimal
 
 import pytest
@@ -240,11 +239,14 @@ def test_installations_create_fingerprints_once_and_replace_the_snapshot(in_tena
     assert Fingerprint.objects.count() == 2, "fingerprints outlive installations (the catalog classifies them)"
 
 
-def test_installations_import_without_the_catalog_recognition(in_tenant_a, monkeypatch):
-    monkeypatch.setitem(sys.modules, "catalog.recognition", None)  # import raises ImportError
+def test_installations_import_classifies_new_fingerprints_by_the_catalog_rules(in_tenant_a):
+    from catalog.models import Classification, FingerprintRule
+
+    FingerprintRule.objects.create(publisher="*", name="Visio*", version="*", classification=Classification.IRRELEVANT)
     DeviceFactory(tenant=in_tenant_a, name="PC-1")
     result = run("installations", "device,name\nPC-1,Visio\n", in_tenant_a)
-    assert (result.created, result.extra["recognition"]) == (1, "skipped")
+    assert result.created == 1
+    assert Fingerprint.objects.get().classification == Classification.IRRELEVANT
 
 
 def test_installation_faults_are_rejected_and_a_bad_date_keeps_the_installation(in_tenant_a, recognition):

@@ -80,11 +80,11 @@ def csv_text(lines, header=HEADER, sep=",") -> str:
 
 @pytest.fixture(autouse=True)
 def recomputes(monkeypatch):
-    """Record recompute requests instead of running the engine."""
+    """Record the drains the recorded change events ask for (their reasons) instead of running the engine."""
     calls: list[str] = []
 
-    def fake(*, tenant, as_of=None, reason="", actor=None, changed=None):
+    def fake(*, tenant, reason="", actor=None, as_of=None):
         calls.append(reason)
 
-    monkeypatch.setattr("requirements_engine.services.recompute_request", fake)
+    monkeypatch.setattr("sam.changes._drain_handler", fake)
     return calls

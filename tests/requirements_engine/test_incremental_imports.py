@@ -32,17 +32,21 @@ def test_merging_deltas_and_a_full_request_absorbs_them():
     assert merge_changed(None, {"devices": [1]}) is None
 
 
-def test_an_installations_import_recomputes_just_the_changed_device(tenant_a, tmp_path):
+def test_an_installations_import_recomputes_just_the_changed_device(tenant_a, tmp_path,
+                                                                    django_capture_on_commit_callbacks):
     with scope(tenant=tenant_a):
         for kind in ("license_models", "processors", "catalog", "editions", "fingerprints", "group_assignments",
                      "cost_centers", "persons", "devices", "installations", "group_memberships"):
-            import_file(kind=kind, source=ESTATE / f"{kind}.csv", tenant=tenant_a, as_of=AS_OF)
+            # Each import's change event is drained after its commit (here: the captured callbacks).
+            with django_capture_on_commit_callbacks(execute=True):
+                import_file(kind=kind, source=ESTATE / f"{kind}.csv", tenant=tenant_a, as_of=AS_OF)
         # PC-1 also gets the 2024 edition; the other devices are listed unchanged.
         changed = tmp_path / "installations.csv"
         changed.write_text((ESTATE / "installations.csv").read_text(encoding="utf-8")
                            + "PC-1,Contoso Ltd,Contoso Draw 2024 Pro,24.0.3,2026-06-10\n", encoding="utf-8")
         before = Job.objects.filter(kind=RECOMPUTE).count()
-        import_file(kind="installations", source=changed, tenant=tenant_a, as_of=AS_OF)
+        with django_capture_on_commit_callbacks(execute=True):
+            import_file(kind="installations", source=changed, tenant=tenant_a, as_of=AS_OF)
 
         job = Job.objects.filter(kind=RECOMPUTE).order_by("-pk").first()
         assert Job.objects.filter(kind=RECOMPUTE).count() == before + 1

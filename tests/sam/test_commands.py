@@ -44,10 +44,11 @@ def test_create_tenant_refuses_an_invalid_slug():
 
 @pytest.fixture
 def small_demo(monkeypatch):
-    """seed_demo with the shell only: the apps' demo modules are exercised by their own suites."""
-    import sam.demo
+    """seed_demo with the shell only: the apps' demo hooks are exercised by their own suites."""
+    import sam.hooks
 
-    monkeypatch.setattr(sam.demo, "APP_ORDER", ())
+    monkeypatch.setitem(sam.hooks._HOOKS, "demo.seed_master", [])
+    monkeypatch.setitem(sam.hooks._HOOKS, "demo.seed", [])
 
 
 def test_seed_demo_prints_the_logins_and_is_idempotent(small_demo):
@@ -66,11 +67,8 @@ def test_seed_demo_prints_the_logins_and_is_idempotent(small_demo):
     assert set(Membership.objects.filter(user=admin).values_list("role", flat=True)) == {"admin"}
 
 
-def test_seed_demo_calls_every_app_demo_module_inside_the_tenant_scope(monkeypatch):
-    import sys
-    import types
-
-    import sam.demo
+def test_seed_demo_calls_every_registered_demo_hook_inside_the_tenant_scope(monkeypatch):
+    import sam.hooks
 
     calls = []
 
@@ -80,9 +78,8 @@ def test_seed_demo_calls_every_app_demo_module_inside_the_tenant_scope(monkeypat
         Job.objects.count()  # raises unless the scope is active
         calls.append((tenant.slug, devices))
 
-    fake = types.ModuleType("fakeapp.demo")
-    fake.seed = seed
-    monkeypatch.setitem(sys.modules, "fakeapp.demo", fake)
-    monkeypatch.setattr(sam.demo, "APP_ORDER", ("fakeapp",))
+    monkeypatch.setitem(sam.hooks._HOOKS, "demo.seed_master", [])
+    monkeypatch.setitem(sam.hooks._HOOKS, "demo.seed", [])
+    sam.hooks.hook_register("demo.seed", seed)
     _run("seed_demo", "--devices", "30")
     assert calls == [("demo", 30), ("demo-subsidiary", 20)]

@@ -17,7 +17,7 @@ from catalog.demo import DEMO_INSTALLATIONS, MASTER_DIR, shipped_catalog_figures
 
 
 def _recognition_benchmark(count: int) -> dict:
-    from catalog.recognition import _Matcher
+    from catalog.matching import RuleMatcher
     from catalog.selectors import FingerprintRuleData
 
     with (MASTER_DIR / "fingerprints.csv").open(encoding="utf-8", newline="") as fh:
@@ -31,7 +31,7 @@ def _recognition_benchmark(count: int) -> dict:
     triples = [DEMO_INSTALLATIONS[i // 10 % len(DEMO_INSTALLATIONS)][:3] if i % 10 == 0 else
                (rnd.choice(publishers), f"Some Application {i} Suite", f"{i % 7}.{i}") for i in range(count)]
     started = time.perf_counter()
-    matcher = _Matcher(rules)
+    matcher = RuleMatcher(rules)
     matched = sum(1 for t in triples if matcher.match(*t) is not None)
     return {"fingerprints": count, "rules": len(rules), "matched": matched,
             "seconds": round(time.perf_counter() - started, 2)}

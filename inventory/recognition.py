@@ -4,66 +4,31 @@ An inventory scan reports installed applications as (publisher, name, version): 
 *fingerprints*. Recognition rules (master and tenant, ``*`` wildcards, case-insensitive) classify
 each fingerprint as a product, as irrelevant (drivers, updaters, runtimes), or leave it unknown for a
 person to classify. A person's choice is final: rows with ``manual=True`` are never changed by rules.
+
+Recognition lives in inventory (it writes inventory's fingerprints from the catalog's rules). The
+catalog announces a rule change through the ``recognition.rules_changed`` hook, which
+``inventory.apps`` registers; the devices whose installations changed product are recorded as a
+change event for the engine.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 
+from catalog.matching import RuleMatcher
 from catalog.models import Classification, Product
-from catalog.selectors import (
-    FingerprintRuleData,
-    fingerprint_rules_effective,
-    products_visible,
-    wildcard_regex,
-)
+from catalog.selectors import fingerprint_rules_effective, products_visible
+from inventory.models import Fingerprint, Installation
 from sam.audit import audit_record, snapshot
-from sam.models import Tenant
+from sam.changes import change_record
+from sam.importing import iter_chunks
+from sam.models import ChangeKind, Tenant
 
 UPDATE_CHUNK = 1000
-
-
-class _Matcher:
-    """The effective rules, compiled once and tried in precedence order.
-
-    Rules with a literal publisher are indexed by it. Rules with a wildcard publisher are grouped by
-    their publisher pattern, so each distinct pattern is tried once per fingerprint and only the rules
-    of matching patterns are tried by name (the shipped catalog has hundreds of rules but a dozen
-    publisher patterns). The winner is the matching rule earliest in precedence order, as before.
-    """
-
-    def __init__(self, rules: list[FingerprintRuleData]):
-        self.by_publisher: dict[str, list[tuple[int, FingerprintRuleData, re.Pattern, re.Pattern]]] = {}
-        groups: dict[str, list[tuple[int, FingerprintRuleData, re.Pattern, re.Pattern]]] = {}
-        for order, rule in enumerate(rules):
-            name_rx, version_rx = wildcard_regex(rule.name), wildcard_regex(rule.version or "*")
-            if "*" in rule.publisher:
-                groups.setdefault(rule.publisher.strip().lower(), []).append((order, rule, name_rx, version_rx))
-            else:
-                self.by_publisher.setdefault(rule.publisher.strip().lower(), []).append((order, rule, name_rx, version_rx))
-        self.any_publisher: list[tuple[re.Pattern, list[tuple[int, FingerprintRuleData, re.Pattern, re.Pattern]]]] = [
-            (wildcard_regex(pattern), entries) for pattern, entries in groups.items()]
-
-    def match(self, publisher: str, name: str, version: str) -> FingerprintRuleData | None:
-        publisher, name, version = (publisher or "").strip().lower(), (name or "").strip().lower(), (version or "").strip().lower()
-        best: tuple[int, FingerprintRuleData] | None = None
-        for order, rule, name_rx, version_rx in self.by_publisher.get(publisher, ()):
-            if name_rx.match(name) and version_rx.match(version):
-                best = (order, rule)
-                break  # lists are in precedence order
-        for pub_rx, entries in self.any_publisher:
-            if not pub_rx.match(publisher):
-                continue
-            for order, rule, name_rx, version_rx in entries:
-                if best is not None and order > best[0]:
-                    break
-                if name_rx.match(name) and version_rx.match(version):
-                    best = (order, rule)
-                    break
-        return best[1] if best else None
+#: Past this many devices a recognition change is recorded as a full change (cheaper than the closure).
+DEVICE_DELTA_LIMIT = 20_000
 
 
 def fingerprints_recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | None = None) -> int:
@@ -74,20 +39,23 @@ def fingerprints_recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | N
     Rows a person classified (``manual=True``) are left alone. Set-based: the rules are loaded once
     and changed rows are written with ``bulk_update`` in chunks. Call inside the tenant's scope.
     """
-    from inventory.models import Fingerprint
+    return len(_recognise(tenant=tenant, fingerprint_ids=fingerprint_ids))
 
-    matcher = _Matcher(fingerprint_rules_effective(tenant=tenant))
+
+def _recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | None = None) -> list[int]:
+    """The recognition run; returns the ids of the fingerprints whose classification changed."""
+    matcher = RuleMatcher(fingerprint_rules_effective(tenant=tenant))
     qs = Fingerprint.objects.filter(tenant=tenant, manual=False)
     if fingerprint_ids is not None:
         ids = list(fingerprint_ids)
         if not ids:
-            return 0
+            return []
         qs = qs.filter(pk__in=ids) if len(ids) <= 900 else qs
         wanted = set(ids)
     else:
         wanted = None
     changed: list[Any] = []
-    total = 0
+    changed_ids: list[int] = []
     rows = qs.values_list("pk", "publisher", "name", "version", "classification", "product_id")
     for pk, publisher, name, version, classification, product_id in rows.iterator(chunk_size=2000):
         if wanted is not None and pk not in wanted:
@@ -99,18 +67,41 @@ def fingerprints_recognise(*, tenant: Tenant, fingerprint_ids: Iterable[int] | N
             new_class, new_product = rule.classification, rule.product_id
         if new_class != classification or new_product != product_id:
             changed.append(Fingerprint(pk=pk, tenant=tenant, classification=new_class, product_id=new_product))
+            changed_ids.append(pk)
             if len(changed) >= UPDATE_CHUNK:
-                total += _write(changed)
+                _write(changed)
                 changed = []
-    total += _write(changed)
-    return total
+    _write(changed)
+    return changed_ids
+
+
+def fingerprints_changed_record(*, tenant: Tenant, fingerprint_ids: list[int], reason: str, actor: Any = None) -> None:
+    """Record the devices with installations of these fingerprints as changed (one query per chunk)."""
+    if not fingerprint_ids:
+        return
+    devices: set[int] = set()
+    for chunk in iter_chunks(sorted(fingerprint_ids), 1000):
+        devices.update(Installation.objects.filter(fingerprint_id__in=chunk).values_list("device_id", flat=True))
+        if len(devices) > DEVICE_DELTA_LIMIT:
+            change_record(tenant=tenant, kind=ChangeKind.FULL, reason=reason, actor=actor)
+            return
+    change_record(tenant=tenant, kind=ChangeKind.DEVICES, ids=devices, reason=reason, actor=actor)
+
+
+def recognition_after_rules(*, tenant: Tenant, actor: Any = None) -> int:
+    """The ``recognition.rules_changed`` hook: re-run recognition, record the devices it changed.
+
+    Called inside the tenant's scope; returns how many fingerprints changed.
+    """
+    changed = _recognise(tenant=tenant)
+    fingerprints_changed_record(tenant=tenant, fingerprint_ids=changed, reason="recognition rules changed",
+                                actor=actor)
+    return len(changed)
 
 
 def _write(rows: list[Any]) -> int:
     if not rows:
         return 0
-    from inventory.models import Fingerprint
-
     with transaction.atomic():
         Fingerprint.objects.bulk_update(rows, ["classification", "product"], batch_size=UPDATE_CHUNK)
     return len(rows)
@@ -118,13 +109,11 @@ def _write(rows: list[Any]) -> int:
 
 def fingerprint_classify(*, tenant: Tenant, fingerprint: Any, classification: str, product: Product | None,
                          actor: Any) -> Any:
-    """A person's classification of one fingerprint: final, audited, and the engine recomputes.
+    """A person's classification of one fingerprint: final, audited, and its devices recorded as changed.
 
     ``classification`` is ``product`` (with a product the tenant sees), ``irrelevant``, or ``unknown``
     (which hands the row back to the rules: ``manual`` is cleared and the rules run on it again).
     """
-    from requirements_engine.services import recompute_request
-
     if classification not in Classification.values:
         raise ValueError(f"unknown classification {classification!r}")
     if fingerprint.tenant_id != tenant.pk:
@@ -143,8 +132,9 @@ def fingerprint_classify(*, tenant: Tenant, fingerprint: Any, classification: st
         fingerprint.save(update_fields=["classification", "product", "manual", "classified_by"])
         audit_record(tenant=tenant, actor=actor, action="catalog.fingerprint.classified", obj=fingerprint,
                      before=before, after=snapshot(fingerprint, ["classification", "product", "manual", "classified_by"]))
-    if classification == Classification.UNKNOWN:
-        fingerprints_recognise(tenant=tenant, fingerprint_ids=[fingerprint.pk])
-        fingerprint.refresh_from_db()
-    recompute_request(tenant=tenant, reason="fingerprint classified", actor=actor)
+        if classification == Classification.UNKNOWN:
+            fingerprints_recognise(tenant=tenant, fingerprint_ids=[fingerprint.pk])
+            fingerprint.refresh_from_db()
+        fingerprints_changed_record(tenant=tenant, fingerprint_ids=[fingerprint.pk], reason="fingerprint classified",
+                                    actor=actor)
     return fingerprint

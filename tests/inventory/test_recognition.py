@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from catalog.models import FingerprintRule, TenantFingerprintRule
-from catalog.recognition import fingerprint_classify, fingerprints_recognise
 from inventory.models import Device, Fingerprint, Installation
+from inventory.recognition import fingerprint_classify, fingerprints_recognise
 from sam.importing import import_file
 from sam.models import AuditEvent
 from tests.catalog.factories import ProductFactory, PublisherFactory

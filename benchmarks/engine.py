@@ -58,13 +58,57 @@ def read_baseline(tenant_id: int) -> float:
     return time.perf_counter() - started
 
 
+def _generate_in_child(args, env) -> str:
+    child = subprocess.run([sys.executable, __file__, "--devices", str(args.devices), "--generate-only"],
+                           check=True, capture_output=True, text=True, env=env)
+    return child.stdout.strip().splitlines()[-1]
+
+
+def _prepare_estate_db(args) -> str:
+    """Generate the estate once into ``--estate-db`` and copy it to DATABASE_URL's database.
+
+    The generation JSON is kept as the template database's comment. Generating 100,000 devices
+    takes several minutes; copying the template takes seconds, so every run starts from the same
+    untouched estate with an empty requirement table.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    parts = urlsplit(url)
+    target = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    template = f"{args.estate_db}_{args.devices}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+                           [template]).fetchone()
+        if row is None or not row[0]:
+            conn.execute(f'DROP DATABASE IF EXISTS "{template}"')
+            conn.execute(f'CREATE DATABASE "{template}"')
+            started = time.perf_counter()
+            generated = _generate_in_child(args, {**os.environ,
+                                                  "DATABASE_URL": urlunsplit(parts._replace(path=f"/{template}"))})
+            print(f"estate generated into {template} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            conn.execute(f'COMMENT ON DATABASE "{template}" IS ' + "'" + generated.replace("'", "''") + "'")
+        else:
+            generated = row[0]
+        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{template}"')
+    return generated
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--changes", type=int, default=1000)
     parser.add_argument("--no-balance", action="store_true", help="time the requirement stages only")
     parser.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--estate-db", default="",
+                        help="PostgreSQL only: keep the generated estate in this database (generated on first use) "
+                             "and start every run from a fresh copy of it (CREATE DATABASE ... TEMPLATE)")
     args = parser.parse_args()
+    generated_json = _prepare_estate_db(args) if args.estate_db and not args.generate_only else None
 
     import django
 
@@ -93,9 +137,7 @@ def main() -> None:
                           "memberships": estate.memberships, "placements": estate.placements,
                           "products": estate.products}))
         return
-    child = subprocess.run([sys.executable, __file__, "--devices", str(args.devices), "--generate-only"],
-                           check=True, capture_output=True, text=True)
-    generated = json.loads(child.stdout.strip().splitlines()[-1])
+    generated = json.loads(generated_json or _generate_in_child(args, os.environ))
     tenant = Tenant.objects.get(slug=generated.pop("slug"))
     as_of = dt.date.today()
     out: dict = {"database": connection.vendor, "devices": args.devices, **generated}

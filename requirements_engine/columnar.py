@@ -671,6 +671,8 @@ class FrameWriter:
         self.stats: dict[str, int] = {"created": 0, "updated": 0, "deleted": 0, "foundations_written": 0,
                                       "foundations_deleted": 0, "links_written": 0, "links_deleted": 0}
         self.ids = pl.DataFrame(schema={"ck": pl.String, "pid": pl.Int64, "id": pl.Int64})
+        #: products whose requirement rows were created, changed or deleted (the balance re-allocates those)
+        self.touched: set[int] = set()
 
     def requirements(self) -> None:
         """Upsert new and changed automatic requirements (never a manual one)."""
@@ -691,6 +693,7 @@ class FrameWriter:
         write = cmp.filter(pl.col("manual").is_null() | (~pl.col("manual") & ~pl.col("_same"))).sort(KEY)
         self.stats["created"] = write.filter(pl.col("manual").is_null()).height
         self.stats["updated"] = write.height - self.stats["created"]
+        self.touched |= set(write["pid"].unique().to_list())
         if write.height:
             now = connection.ops.adapt_datetimefield_value(timezone.now())
             is_dev = pl.col("ck").str.starts_with("d:")
@@ -778,6 +781,7 @@ class FrameWriter:
         """Delete automatic requirements with no foundation left (their foundations and links cascade)."""
         stale = (self.old_reqs.filter(~pl.col("manual")).join(self.plan.reqs.select(KEY), on=KEY, how="anti")
                  ["id"].sort().to_list())
+        self.touched |= set(self.old_reqs.filter(pl.col("id").is_in(stale))["pid"].unique().to_list())
         through = Requirement.consolidated_into.through
         with transaction.atomic():
             frames.delete_ids(Foundation._meta.db_table, stale, column="requirement_id")

@@ -293,6 +293,7 @@ def _requirements_compute_columnar(*, tenant: Tenant, as_of: dt.date, scope: Eng
     stage("cleanup", 80, "stale requirements removed")
     return {
         "scope": scope.label(),
+        "touched_products": sorted(writer.touched),
         "planned": plan.reqs.height,
         "requirement_errors": plan.reqs.filter(pl.col("error") != "").height,
         **writer.stats,
@@ -354,32 +355,63 @@ def _requirements_compute_rows(*, tenant: Tenant, as_of: dt.date, scope: EngineS
     }
 
 
+#: The kinds of ``changed`` a run understands; any other key makes the run full.
+ESTATE_KINDS = ("devices", "persons", "products")
+BALANCE_KINDS = ("entitlements", "positions")
+
+
 def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
-                     changed: dict[str, Iterable[int]] | None = None,
+                     changed: dict[str, Iterable] | None = None,
                      on_stage: StageHook | None = None) -> dict[str, Any]:
     """Recompute a tenant's requirements and then its balance; returns a summary for the job.
 
-    ``changed`` (optional) limits the requirement stage to a delta: ``{"devices": ids,
-    "persons": ids, "products": ids}``. Changed consumers are closed over VM ⇄ host and device ⇄
-    principal user; changed products over dependency rules. Without it (or when the delta is
-    too large) the whole tenant is recomputed. Must run inside ``scope(tenant=tenant)``.
-    """
-    from requirements_engine.balance import balance_compute
+    ``changed=None`` is a full run. Otherwise ``changed`` names what changed (docs/engine.md, "The
+    contract of a run"):
 
-    summaries = [requirements_compute(tenant=tenant, as_of=as_of, scope=s, job=job, on_stage=on_stage)
-                 for s in _resolve_scope(changed=changed)]
+    * ``devices`` / ``persons`` (ids): those consumers, closed over VM ⇄ host and device ⇄ principal
+      user, are recomputed; ``products`` (ids): those products, closed over dependency rules, for
+      every consumer. The balance then re-allocates the components of the products whose
+      requirement rows changed.
+    * ``entitlements`` (ids of licenses / maintenances created, edited, published, deleted or
+      transferred) and ``positions`` (``[product_id, license_model]`` pairs, e.g. after a
+      confirmation or exemption): requirements are not recomputed; only the allocation components
+      touching them are re-allocated and only their balance rows written.
+    * any other key: a full run.
+
+    Must run inside ``scope(tenant=tenant)``.
+    """
+    from requirements_engine.balance import balance_compute, balance_touched_products
+
+    if changed and any(k not in ESTATE_KINDS + BALANCE_KINDS for k in changed):
+        changed = None  # a kind this engine does not know: be safe, recompute everything
+    full = not changed
+    estate = {k: changed[k] for k in ESTATE_KINDS if changed and changed.get(k)}
+    if full:
+        summaries = [requirements_compute(tenant=tenant, as_of=as_of, job=job, on_stage=on_stage)]
+    else:
+        summaries = [requirements_compute(tenant=tenant, as_of=as_of, scope=s, job=job, on_stage=on_stage)
+                     for s in (_resolve_scope(changed=estate) if estate else [])]
     total = {k: sum(s.get(k, 0) for s in summaries) for k in ("created", "updated", "deleted", "requirement_errors")}
+    touched: set[int] = set()
+    for s in summaries:
+        touched.update(s.pop("touched_products", ()))
     count = Requirement.objects.count()
     if job is not None:
         job_progress(job=job, progress=85, message="computing the balance")
-    balance = balance_compute(tenant=tenant, as_of=as_of, job=job) or {}
+    if full:
+        balance = balance_compute(tenant=tenant, as_of=as_of, job=job) or {}
+    else:
+        touched |= balance_touched_products(tenant=tenant, as_of=as_of,
+                                            entitlement_ids=changed.get("entitlements") or (),
+                                            positions=changed.get("positions") or ())
+        balance = balance_compute(tenant=tenant, as_of=as_of, job=job, product_ids=touched) or {}
     summary_text = (f"{count} requirements ({total['created']} new, {total['updated']} changed, "
                     f"{total['deleted']} removed, {total['requirement_errors']} with errors)")
     return {
         "as_of": as_of.isoformat(),
         "requirements": count,
         **total,
-        "scope": ", ".join(s["scope"] for s in summaries),
+        "scope": ", ".join(s["scope"] for s in summaries) or "balance only",
         "timings": [s["timings"] for s in summaries],
         "summary": summary_text,
         **balance,

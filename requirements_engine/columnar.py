@@ -681,7 +681,7 @@ class FrameWriter:
         want = self.plan.reqs.select(*KEY, *[c for c in VALUE_COLS if c not in ("quantity", "core_factor")],
                                      "quantity", "core_factor", "quantity_text", "core_factor_text")
         old = _canonical_json(self.old_reqs, "expression_values").select(
-            *KEY, "manual", *[pl.col(c).alias(f"o_{c}") for c in VALUE_COLS])
+            *KEY, "manual", pl.col("id").alias("old_id"), *[pl.col(c).alias(f"o_{c}") for c in VALUE_COLS])
         cmp = want.join(old, on=KEY, how="left")
         same = pl.lit(True)
         for c in VALUE_COLS:
@@ -699,6 +699,7 @@ class FrameWriter:
             is_dev = pl.col("ck").str.starts_with("d:")
             cid = pl.col("ck").str.slice(2).cast(pl.Int64)
             rows = write.select(
+                pl.col("old_id"),
                 pl.lit(self.tenant.id).alias("tenant_id"), pl.col("ck").alias("consumer_key"),
                 pl.col("pid").alias("product_id"), pl.lit(False).alias("manual"),
                 pl.when(is_dev).then(pl.lit("device")).otherwise(pl.lit("person")).alias("consumer_type"),
@@ -708,9 +709,12 @@ class FrameWriter:
                 pl.col("core_factor_text").alias("core_factor"), "error", "effective", "confirmation",
                 "confirmed_by", "confirmed_at", "is_secondary", "note",
                 pl.lit(str(now)).alias("created_at"), pl.lit(str(now)).alias("updated_at"))
+            # New keys are not stored in the scope (it holds every row of its consumers or products):
+            # they are inserted straight (COPY); changed rows are updated by id.
+            table = Requirement._meta.db_table
             with transaction.atomic():
-                frames.upsert_frame(Requirement._meta.db_table, rows,
-                                    conflict=["tenant_id", "consumer_key", "product_id"],
+                frames.insert_frame(table, rows.filter(pl.col("old_id").is_null()).drop("old_id"))
+                frames.update_frame(table, rows.filter(pl.col("old_id").is_not_null()).rename({"old_id": "id"}),
                                     update=[*VALUE_COLS, "updated_at"])
         self._read_ids()
 
@@ -737,14 +741,15 @@ class FrameWriter:
                                                          & pl.col("first_seen").eq_missing(pl.col("o_first"))
                                                          & pl.col("last_true").eq_missing(pl.col("o_last"))))
         stale = self.old_founds.join(self.plan.founds, on=FKEY, how="anti")["fid"].sort().to_list()
-        rows = changed.sort(FKEY).select(pl.lit(self.tenant.id).alias("tenant_id"),
+        rows = changed.sort(FKEY).select("fid", pl.lit(self.tenant.id).alias("tenant_id"),
                                          pl.col("id").alias("requirement_id"), "kind",
                                          pl.col("sk").alias("source_key"), "source", "first_seen", "last_true")
+        table = Foundation._meta.db_table
         with transaction.atomic():
-            frames.upsert_frame(Foundation._meta.db_table, rows, conflict=["tenant_id", "requirement_id", "kind",
-                                                                           "source_key"],
+            frames.delete_ids(table, stale)
+            frames.insert_frame(table, rows.filter(pl.col("fid").is_null()).drop("fid"))
+            frames.update_frame(table, rows.filter(pl.col("fid").is_not_null()).rename({"fid": "id"}),
                                 update=["source", "first_seen", "last_true"])
-            frames.delete_ids(Foundation._meta.db_table, stale)
         self.stats["foundations_written"] = rows.height
         self.stats["foundations_deleted"] = len(stale)
 

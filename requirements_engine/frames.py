@@ -164,6 +164,34 @@ def insert_frame(table: str, frame: pl.DataFrame) -> int:
     return frame.height
 
 
+def update_frame(table: str, frame: pl.DataFrame, *, update: Sequence[str], key: str = "id") -> int:
+    """Update ``update`` columns of the rows whose ``key`` is in ``frame`` (one statement after the
+    temporary table is filled on PostgreSQL; one ``executemany`` on SQLite)."""
+    if frame.is_empty():
+        return 0
+    qn = connection.ops.quote_name
+    cols = [key, *update]
+    frame = frame.select(cols)
+    col_list = ", ".join(qn(c) for c in cols)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            raw = cursor.cursor
+            temp = f"_engine_frame_{next(_names)}"
+            raw.execute(f"CREATE TEMP TABLE {temp} AS SELECT {col_list} FROM {qn(table)} WITH NO DATA")
+            data = frame.write_csv(include_header=False, quote_style="non_numeric", null_value="",
+                                   date_format="%Y-%m-%d")
+            with raw.copy(f"COPY {temp} ({col_list}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(data.encode())
+            sets = ", ".join(f"{qn(c)} = s.{qn(c)}" for c in update)
+            raw.execute(f"UPDATE {qn(table)} AS t SET {sets} FROM {temp} AS s WHERE t.{qn(key)} = s.{qn(key)}")
+            raw.execute(f"DROP TABLE {temp}")
+        else:
+            sets = ", ".join(f"{qn(c)} = %s" for c in update)
+            cursor.executemany(f"UPDATE {qn(table)} SET {sets} WHERE {qn(key)} = %s",
+                               [tuple(_sqlite(v) for v in (*row[1:], row[0])) for row in frame.iter_rows()])
+    return frame.height
+
+
 def delete_ids(table: str, ids: Sequence[int], column: str = "id") -> int:
     """``DELETE FROM table WHERE column IN ids`` in chunks (``= ANY(array)`` on PostgreSQL)."""
     if not len(ids):

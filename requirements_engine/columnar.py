@@ -4,13 +4,36 @@ No Python object or dict entry per installation, foundation or requirement: the 
 as columns (``frames.read``: ``COPY`` on PostgreSQL, the cursor on SQLite), every rule of
 ``foundations`` / ``requirements`` (docs/engine.md) is a join, filter or group-by over frames keyed
 by ``ck`` (the consumer key ``d:<id>`` / ``p:<id>``) and ``pid`` (the product), and the difference
-to the stored rows is written with one upsert / delete per table (``frames.upsert_frame``).
+to the stored rows is written with one statement per table and kind (``frames``: COPY for new rows,
+``UPDATE ... FROM`` a temporary table for changed ones, one ``DELETE`` for stale ones).
 Python runs per *distinct* value only: the quantity expression once per (expression, hardware
 facts) combination (``simpleeval`` via ``catalog.expressions``), the processor table once per
 (processor model, sockets), the configuration keys once per rule.
 
-The licensing rules are the ones documented in ``foundations`` and ``requirements`` (the module
-docstrings keep the reference tables); this module implements them on columns.
+Foundations: see the rules in ``foundations`` (relevance, configuration, minimum entitlement period).
+
+Licensing rules implemented (the license-assignment table of the reference, docs/engine.md):
+
+================  ==================  ==========================================================
+assignment        technical consumer  consumer of the effective requirement
+================  ==================  ==========================================================
+device (+ second  physical computer   itself
+copy)             virtual computer    its relevant hosts (current one and every earlier host it
+                                      left less than the minimum entitlement period ago)
+                  mobile device       itself
+                  person              the person's physical computers and mobile devices
+named user        computer / mobile   its principal user
+                  person              itself
+OSE               any device          itself
+                  person              the person's computers and mobile devices
+none              any                 itself
+================  ==================  ==========================================================
+
+The technical requirement that the table moves elsewhere stays, marked secondary (quantity 0),
+linked through ``consolidated_into`` to the requirements that carry it; those get a
+CONSOLIDATION (from a VM) or ASSIGNMENT foundation naming it. A consumer the table needs but the
+data lacks (VM without a known host, computer without a principal user) gives a requirement with
+an ``error``, never a silently dropped one.
 """
 from __future__ import annotations
 

@@ -145,3 +145,24 @@ def test_an_unknown_kind_of_change_runs_in_full(in_tenant_a):
 
     assert summary["scope"] == "full"
     assert "balance_scope" not in summary
+
+
+def test_a_full_run_in_partitions_of_the_consumer_graph_equals_one_full_run(tenant_a, tenant_b, monkeypatch):
+    from requirements_engine import engine
+
+    summaries = {}
+    for tenant, size in ((tenant_a, 6), (tenant_b, engine.PARTITION_SIZE)):
+        monkeypatch.setattr(engine, "PARTITION_SIZE", size)
+        with scope(tenant=tenant):
+            prepared(tenant)
+            Installation.objects.filter(device__name="PC-000").delete()
+            Person.objects.filter(username="user002").update(status="inactive")
+            summaries[tenant.id] = recompute_tenant(tenant=tenant, as_of=AS_OF)
+    with scope(tenant=tenant_a):
+        partitioned = exports(tenant_a)
+    with scope(tenant=tenant_b):
+        whole = exports(tenant_b)
+
+    # 16 devices and 15 persons; components (host + its 3 VMs, each computer + its user) never split.
+    assert summaries[tenant_a.id]["scope"].startswith("full (") and summaries[tenant_b.id]["scope"] == "full"
+    assert partitioned == whole

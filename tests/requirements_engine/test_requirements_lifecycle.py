@@ -261,11 +261,13 @@ def test_the_consolidation_and_second_copy_links_survive_a_rerun(in_tenant_a):
     assert host.foundations.filter(kind=FoundationKind.CONSOLIDATION).count() == 2
 
 
-def test_the_copy_upsert_of_large_sets_writes_the_same_rows_as_the_orm_path(tenant_a, tenant_b, monkeypatch):
-    from requirements_engine import bulk
+def test_the_copy_reads_and_writes_give_the_same_rows_as_the_cursor_path(tenant_a, tenant_b, monkeypatch):
+    from requirements_engine import frames
 
-    for tenant, threshold in ((tenant_a, 1), (tenant_b, 10**9)):
-        monkeypatch.setattr(bulk, "COPY_THRESHOLD", threshold)  # 1: PostgreSQL takes the COPY path
+    for tenant, copy in ((tenant_a, frames.is_postgres()), (tenant_b, False)):
+        # On PostgreSQL tenant A goes through COPY (in and out), tenant B through the cursor and
+        # executemany path SQLite always takes.
+        monkeypatch.setattr(frames, "is_postgres", lambda copy=copy: copy)
         with scope(tenant=tenant):
             build_estate(tenant, 10)
             recompute_tenant(tenant=tenant, as_of=AS_OF)

@@ -179,6 +179,8 @@ def main() -> None:
                           "memberships": estate.memberships, "placements": estate.placements,
                           "products": estate.products}))
         return
+    if generated_json:
+        call_command("migrate", verbosity=0)  # the kept estate may predate this branch's migrations
     generated = json.loads(generated_json or _generate_in_child(args, os.environ))
     tenant = Tenant.objects.get(slug=generated.pop("slug"))
     as_of = dt.date.today()

@@ -812,9 +812,32 @@ class FrameWriter:
         self.touched |= set(self.old_reqs.filter(pl.col("id").is_in(stale))["pid"].unique().to_list())
         through = Requirement.consolidated_into.through
         with transaction.atomic():
+            stale = _keep_exemptions(stale)
             frames.delete_ids(Foundation._meta.db_table, stale, column="requirement_id")
             frames.delete_ids(through._meta.db_table, stale, column="from_requirement_id")
             frames.delete_ids(through._meta.db_table, stale, column="to_requirement_id")
             for start in range(0, len(stale), 20_000):
                 Requirement.objects.filter(id__in=stale[start:start + 20_000], manual=False).delete()
         self.stats["deleted"] = len(stale)
+
+
+def _keep_exemptions(stale: list[int]) -> list[int]:
+    """An exemption of a single requirement outlives the requirement: it becomes an exemption of that
+    requirement's consumer for its product (the documented decision stays; deleting the requirement
+    would otherwise leave the exemption without a subject). A requirement without a consumer (never
+    written by the engine) is kept. Returns the ids that may be deleted. One query when none apply."""
+    from requirements_engine.models_balance import Exemption
+
+    keep: set[int] = set()
+    for start in range(0, len(stale), 20_000):
+        chunk = stale[start:start + 20_000]
+        for ex in Exemption.objects.filter(requirement_id__in=chunk, device__isnull=True,
+                                           person__isnull=True).select_related("requirement"):
+            req = ex.requirement
+            if req.device_id is None and req.person_id is None:
+                keep.add(req.id)
+                continue
+            ex.device_id, ex.person_id = req.device_id, req.person_id
+            ex.product_id = ex.product_id or req.product_id
+            ex.save(update_fields=["device", "person", "product"])
+    return [i for i in stale if i not in keep]

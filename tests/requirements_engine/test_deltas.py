@@ -166,3 +166,18 @@ def test_a_full_run_in_partitions_of_the_consumer_graph_equals_one_full_run(tena
     # 16 devices and 15 persons; components (host + its 3 VMs, each computer + its user) never split.
     assert summaries[tenant_a.id]["scope"].startswith("full (") and summaries[tenant_b.id]["scope"] == "full"
     assert partitioned == whole
+
+
+def test_an_exempted_requirement_that_goes_away_leaves_its_exemption_on_the_consumer(in_tenant_a):
+    from requirements_engine.models_balance import Exemption
+
+    prepared(in_tenant_a)
+    req = Requirement.objects.get(device__name="PC-000", product__title="Office")
+    Exemption.objects.create(tenant=in_tenant_a, requirement=req, subject="PC-000 Office", reason="test lab")
+    Installation.objects.filter(device__name="PC-000").delete()  # Office has a 90-day period: day 91
+
+    recompute_tenant(tenant=in_tenant_a, as_of=AS_OF + dt.timedelta(days=91))
+
+    assert not Requirement.objects.filter(device__name="PC-000", product__title="Office").exists()
+    ex = Exemption.objects.get()
+    assert (ex.requirement_id, ex.device.name, ex.product.title) == (None, "PC-000", "Office")

@@ -5,7 +5,7 @@ of the VMs moved once, some within the last 90 days), the rest workstations and 
 persons (5% inactive) as principal users; 20·N installations over 6,000 fingerprints (half of
 them recognised as one of 3,000 products, half irrelevant); 500 groups with 3·N memberships, 100
 of them assigned to products; 3,000 products with master catalog rows (terms, license models,
-processor table). Everything is written with ``bulk_create``; nothing per row.
+processor table); one published license per product. Everything is written with ``bulk_create``; nothing per row.
 """
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ class GeneratedEstate:
     products: int
     fingerprint_ids: list[int]
     device_ids: list[int]
+    licenses: int = 0
 
 
 def master_catalog(*, products: int = 3000) -> list[int]:
@@ -169,12 +170,13 @@ def generate(*, tenant, devices: int, seed: int = 7) -> GeneratedEstate:
             members.add((group_ids[rnd.randrange(500)], person_ids[rnd.randrange(len(person_ids))]))
         GroupMembership.objects.bulk_create(
             [GroupMembership(tenant=tenant, group_id=g, person_id=p) for g, p in sorted(members)], batch_size=BATCH)
+    licenses = entitlements(tenant=tenant, product_ids=product_ids)
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("ANALYZE")
     return GeneratedEstate(tenant=tenant, devices=n, persons=len(person_ids), installations=total,
                            memberships=len(members), placements=len(placements), products=len(product_ids),
-                           fingerprint_ids=fp_ids, device_ids=device_ids)
+                           fingerprint_ids=fp_ids, device_ids=device_ids, licenses=licenses)
 
 
 def delta(*, tenant, changes: int = 1000, seed: int = 11) -> list[int]:
@@ -210,3 +212,19 @@ def _sample_installations(k: int, rnd: random.Random) -> list[tuple[int, int]]:
 
     ids = list(Installation.objects.values_list("id", "device_id"))
     return rnd.sample(ids, k)
+
+
+def entitlements(*, tenant, product_ids: list[int], seed: int = 13) -> int:
+    """One published, counted license per product (units ~ a third of a typical demand), set-based."""
+    from entitlements.models import Entitlement
+    from entitlements.services import repository_default
+
+    rnd = random.Random(seed)
+    with scope(tenant=tenant):
+        repo = repository_default(tenant=tenant)
+        rows = [Entitlement(tenant=tenant, repository=repo, product_id=pid, type="license", status="published",
+                            state="published", quantity=Decimal(rnd.choice([5, 10, 50, 100, 500])),
+                            units=Decimal(1), unit_cost=Decimal(rnd.choice([10, 20, 100])), errors=[], warnings=[])
+                for pid in product_ids]
+        Entitlement.objects.bulk_create(rows, batch_size=BATCH)
+    return len(rows)

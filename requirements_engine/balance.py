@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, Decimal
 
+import polars as pl
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from requirements_engine.allocation import SCALE, allocate, from_units, supply_classes, to_units
 from requirements_engine.coverage import (
@@ -42,7 +44,6 @@ class Demand:
 
     confirmed_by_factor: dict[Decimal | None, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     unconfirmed: Decimal = ZERO
-    requirement_ids: list[int] = field(default_factory=list)
 
 
 def position_required(*, by_factor: dict[Decimal | None, Decimal], rounding: str) -> Decimal:
@@ -59,55 +60,106 @@ def position_required(*, by_factor: dict[Decimal | None, Decimal], rounding: str
     return sum(by_factor.values(), ZERO)
 
 
-def _exempt_filter(*, tenant: Tenant, as_of: dt.date):
-    """A predicate on requirement rows: is it exempt on ``as_of`` (one query)?"""
+def _exemptions(*, tenant: Tenant, as_of: dt.date) -> tuple[list[int], pl.DataFrame]:
+    """Active exemptions on ``as_of``: requirement ids, and (consumer column, id, product or None) rows."""
     from requirements_engine.models_balance import Exemption
 
     active = Exemption.objects.filter(tenant=tenant, revoked_at__isnull=True).filter(
         Q(expires_on__isnull=True) | Q(expires_on__gte=as_of))
-    req_ids: set[int] = set()
-    consumers: set[tuple[str, int, int | None]] = set()
+    req_ids: list[int] = []
+    consumers: list[tuple[str, int, int | None]] = []
     for e in active.values("requirement_id", "device_id", "person_id", "product_id"):
         if e["requirement_id"]:
-            req_ids.add(e["requirement_id"])
+            req_ids.append(e["requirement_id"])
         if e["device_id"]:
-            consumers.add(("d", e["device_id"], e["product_id"]))
+            consumers.append(("device_id", e["device_id"], e["product_id"]))
         if e["person_id"]:
-            consumers.add(("p", e["person_id"], e["product_id"]))
-
-    def is_exempt(row: dict) -> bool:
-        if row["id"] in req_ids:
-            return True
-        for kind, key in (("d", row["device_id"]), ("p", row["person_id"])):
-            if key and ((kind, key, None) in consumers or (kind, key, row["product_id"]) in consumers):
-                return True
-        return False
-
-    return is_exempt
+            consumers.append(("person_id", e["person_id"], e["product_id"]))
+    return req_ids, pl.DataFrame(consumers, orient="row",
+                                 schema={"column": pl.String, "cid": pl.Int64, "pid": pl.Int64})
 
 
-def _demands(*, tenant: Tenant, as_of: dt.date, catalog: CatalogFacts) -> dict[Position, Demand]:
-    """Effective, error-free, primary requirements per position; confirmed ones count, others shown apart."""
+def _demands(*, tenant: Tenant, as_of: dt.date, catalog: CatalogFacts,
+             product_ids: set[int] | None = None) -> dict[Position, Demand]:
+    """Effective, error-free, primary requirements per position; confirmed ones count, others shown apart.
+
+    Columnar: the requirement rows are read as columns and summed per position (and per core factor
+    for position rounding) with one group-by; Python runs once per position, not per requirement.
+    """
+    from requirements_engine import frames
     from requirements_engine.models import ConfirmationState, Requirement
 
-    is_exempt = _exempt_filter(tenant=tenant, as_of=as_of)
-    rows = (Requirement.objects.filter(tenant=tenant, effective=True, is_secondary=False, error="")
-            .order_by("id").values("id", "product_id", "license_model", "quantity", "core_factor", "confirmation",
-                                   "device_id", "person_id"))
+    qs = Requirement.objects.filter(tenant=tenant, effective=True, is_secondary=False, error="")
+    cols = {"id": frames.INT, "pid": frames.INT, "model": frames.STR, "quantity": frames.STR,
+            "core_factor": frames.STR, "confirmation": frames.STR, "device_id": frames.INT, "person_id": frames.INT}
+    fields = ["id", "product_id", "license_model", "quantity", "core_factor", "confirmation", "device_id", "person_id"]
+    rows = frames.read_in(qs, "product_id", product_ids, cols, fields)
+    defaults = pl.DataFrame({"pid": list(catalog.default_models), "default": list(catalog.default_models.values())},
+                            schema={"pid": pl.Int64, "default": pl.String})
+    rows = (rows.join(defaults, on="pid", how="left")
+            .with_columns(pl.when(pl.col("model").fill_null("") == "").then(pl.col("default").fill_null(""))
+                          .otherwise(pl.col("model")).alias("model")))
+    req_ids, consumers = _exemptions(tenant=tenant, as_of=as_of)
+    exempt = pl.col("id").is_in(req_ids)
+    for column in ("device_id", "person_id"):
+        mine = consumers.filter(pl.col("column") == column)
+        everything = mine.filter(pl.col("pid").is_null())["cid"].to_list()
+        exempt = exempt | pl.col(column).is_in(everything)
+        if mine.filter(pl.col("pid").is_not_null()).height:
+            pairs = mine.filter(pl.col("pid").is_not_null()).select(
+                pl.concat_str([pl.col("cid").cast(pl.String), pl.lit("/"), pl.col("pid").cast(pl.String)]))
+            exempt = exempt | pl.concat_str([pl.col(column).cast(pl.String), pl.lit("/"),
+                                            pl.col("pid").cast(pl.String)]).is_in(pairs.to_series().to_list())
+    positional = [m for m in rows["model"].unique().to_list() if catalog.rounding(m) == "position"]
+    rows = rows.with_columns(
+        exempt.fill_null(False).alias("exempt"),
+        pl.col("quantity").fill_null("0").cast(pl.Decimal(38, 4)),
+        pl.when(pl.col("model").is_in(positional)).then(pl.col("core_factor").cast(pl.Decimal(38, 3)))
+        .otherwise(None).alias("factor"))
     demands: dict[Position, Demand] = defaultdict(Demand)
-    for row in rows:
-        model = row["license_model"] or catalog.default_models.get(row["product_id"], "")
-        demand = demands[(row["product_id"], model)]
-        if is_exempt(row):
-            continue
-        quantity = row["quantity"] or ZERO
-        if row["confirmation"] == ConfirmationState.CONFIRMED:
-            factor = row["core_factor"] if catalog.rounding(model) == "position" else None
-            demand.confirmed_by_factor[factor] += quantity
-            demand.requirement_ids.append(row["id"])
-        elif row["confirmation"] == ConfirmationState.UNCONFIRMED:
-            demand.unconfirmed += quantity
+    for pid, model in rows.select("pid", "model").unique().iter_rows():
+        demands[(pid, model)] = Demand()  # a position with requirements, even exempt or unconfirmed ones
+    counted = rows.filter(~pl.col("exempt"))
+    confirmed = (counted.filter(pl.col("confirmation") == ConfirmationState.CONFIRMED.value)
+                 .group_by("pid", "model", "factor").agg(pl.col("quantity").sum()))
+    for pid, model, factor, quantity in confirmed.iter_rows():
+        demands[(pid, model)].confirmed_by_factor[factor] += quantity
+    unconfirmed = (counted.filter(pl.col("confirmation") == ConfirmationState.UNCONFIRMED.value)
+                   .group_by("pid", "model").agg(pl.col("quantity").sum()))
+    for pid, model, quantity in unconfirmed.iter_rows():
+        demands[(pid, model)].unconfirmed += quantity
     return demands
+
+
+def balance_products_closure(*, product_ids: set[int], catalog: CatalogFacts) -> set[int]:
+    """The products whose positions can share licenses with ``product_ids``' positions.
+
+    A license reaches only positions of its own publisher × title (version and edition rights) and
+    the components of its bundle (``coverage.coverage_edges``), so this set — closed over titles
+    and bundles — holds every allocation component that touches the given products: its balance
+    can be recomputed alone and equals that part of a full run.
+    """
+    from catalog.models import Product
+
+    closed: set[int] = set()
+    todo = set(product_ids)
+    contains: dict[int, set[int]] = defaultdict(set)
+    for bundle, components in catalog.bundles.items():
+        for c in components:
+            contains[c].add(bundle)
+    while todo:
+        closed |= todo
+        titles = set(Product.objects.filter(id__in=sorted(todo)).values_list("publisher_id", "title"))
+        same = set()
+        if titles:
+            pubs, names = {t[0] for t in titles}, {t[1] for t in titles}
+            same = {pk for pk, pub, title in Product.objects.filter(publisher_id__in=pubs, title__in=names)
+                    .values_list("id", "publisher_id", "title") if (pub, title) in titles}
+        linked = set(same)
+        for pid in todo:
+            linked |= catalog.bundles.get(pid, set()) | contains.get(pid, set())
+        todo = linked - closed
+    return closed
 
 
 def _last_purchase_prices(*, tenant: Tenant, product_ids: set[int]) -> dict[int, Decimal]:
@@ -134,13 +186,19 @@ class BalanceResult:
     licenses: list[LicenseFacts]
 
 
-def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None) -> BalanceResult:
-    """Compute the balance rows and allocations for ``as_of`` in memory (nothing is written)."""
+def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None,
+                     product_ids: set[int] | None = None) -> BalanceResult:
+    """Compute the balance rows and allocations for ``as_of`` in memory (nothing is written).
+
+    ``product_ids`` (closed with ``balance_products_closure``) limits it to those products' positions.
+    """
     from requirements_engine.models import Allocation, BalanceRow
 
     catalog = catalog_facts(tenant=tenant)
-    demands = _demands(tenant=tenant, as_of=as_of, catalog=catalog)
+    demands = _demands(tenant=tenant, as_of=as_of, catalog=catalog, product_ids=product_ids)
     licenses, maintenances = licenses_counted(tenant=tenant, as_of=as_of, repository=repository, catalog=catalog)
+    if product_ids is not None:
+        licenses = [lic for lic in licenses if lic.product_id in product_ids]
     maint_end = {m["id"]: m["end_date"] for m in maintenances}
 
     positions: set[Position] = set(demands)
@@ -219,15 +277,54 @@ def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None) -> Bala
     return BalanceResult(rows=rows, allocations=allocations, licenses=licenses)
 
 
-def balance_compute(*, tenant: Tenant, as_of: dt.date, job: Job | None = None, repository=None) -> dict:
+def balance_touched_products(*, tenant: Tenant, as_of: dt.date, entitlement_ids: Iterable[int] = (),
+                              positions: Iterable[Iterable] = (), product_ids: Iterable[int] = ()) -> set[int]:
+    """The products a change touches: those of the positions, of the entitlements (and of the licenses a
+    maintenance covers), and of the positions the entitlements were allocated to in the stored balance
+    (an entitlement deleted, withdrawn or moved to another product leaves its old positions)."""
+    from entitlements.models import Entitlement
+    from requirements_engine.models import Allocation, BalanceRow
+
+    ids = sorted({int(i) for i in entitlement_ids})
+    touched = {int(p) for p in product_ids} | {int(pos[0]) for pos in positions}
+    if ids:
+        touched |= {p for p in Entitlement.objects.filter(tenant=tenant, id__in=ids)
+                    .values_list("product_id", flat=True) if p is not None}
+        through = Entitlement.covers.through
+        covered = list(through.objects.filter(from_entitlement_id__in=ids).values_list("to_entitlement_id", flat=True))
+        if covered:
+            touched |= {p for p in Entitlement.objects.filter(tenant=tenant, id__in=covered)
+                        .values_list("product_id", flat=True) if p is not None}
+        stored = Allocation.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True)
+        touched |= set(stored.filter(entitlement_id__in=ids + covered).values_list("product_id", flat=True))
+        # A deleted entitlement takes its stored allocations with it (cascade) and its product is no
+        # longer known: the positions whose stored coverage no longer adds up are touched too.
+        allocated = {(p, m): units for p, m, units in stored.values_list("product_id", "license_model")
+                     .annotate(units=Sum("units")).values_list("product_id", "license_model", "units")}
+        touched |= {p for p, m, covered in BalanceRow.objects.filter(
+            tenant=tenant, as_of=as_of, repository_id_ref__isnull=True).values_list("product_id", "license_model",
+                                                                                    "covered")
+                    if allocated.get((p, m), ZERO) != covered}
+    return touched
+
+
+def balance_compute(*, tenant: Tenant, as_of: dt.date, job: Job | None = None, repository=None,
+                    product_ids: Iterable[int] | None = None) -> dict:
     """Compute the balance for ``as_of``; store it (replacing that day's rows) unless it is a what-if.
 
+    ``product_ids`` (optional) re-allocates only the allocation components touching these products
+    (closed over titles and bundles, ``balance_products_closure``) and replaces only their rows;
+    when the day has no stored balance yet the whole balance is computed.
     Returns a JSON-able summary for the recompute job; a what-if (``repository`` given) also returns
     the unsaved ``rows`` and ``allocations``.
     """
     from requirements_engine.models import Allocation, BalanceRow
 
-    result = balance_evaluate(tenant=tenant, as_of=as_of, repository=repository)
+    closed: set[int] | None = None
+    if product_ids is not None and repository is None and BalanceRow.objects.filter(
+            tenant=tenant, as_of=as_of, repository_id_ref__isnull=True).exists():
+        closed = balance_products_closure(product_ids=set(product_ids), catalog=catalog_facts(tenant=tenant))
+    result = balance_evaluate(tenant=tenant, as_of=as_of, repository=repository, product_ids=closed)
     summary = {
         "positions": len(result.rows),
         "shortfall_positions": sum(1 for r in result.rows if r.shortfall > 0),
@@ -237,8 +334,15 @@ def balance_compute(*, tenant: Tenant, as_of: dt.date, job: Job | None = None, r
         return {**summary, "rows": result.rows, "allocation_rows": result.allocations}
     with transaction.atomic():
         # One set of rows per day: a recompute of the same day replaces it, other days stay.
-        Allocation.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True).delete()
-        BalanceRow.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True).delete()
+        allocations = Allocation.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True)
+        rows = BalanceRow.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True)
+        if closed is not None:
+            # A delta: only the positions of the re-allocated components.
+            allocations = allocations.filter(product_id__in=sorted(closed))
+            rows = rows.filter(product_id__in=sorted(closed))
+            summary["balance_scope"] = f"products ({len(closed)})"
+        allocations.delete()
+        rows.delete()
         BalanceRow.objects.bulk_create(result.rows, batch_size=1000)
         Allocation.objects.bulk_create(result.allocations, batch_size=1000)
     if job is not None:

@@ -1,4 +1,5 @@
-"""Stage 1 of the recompute: the estate and the foundations (the scenarios behind each requirement).
+"""The scope of a recompute and the configuration it matches against (group, executable, service,
+dependency rules). The foundations themselves are computed on columns in ``columnar``.
 
 Licensing rules implemented here (see docs/engine.md, "Foundations"):
 
@@ -14,39 +15,25 @@ Licensing rules implemented here (see docs/engine.md, "Foundations"):
   source requirement gone): the foundation stays until the product's minimum entitlement period
   has elapsed since it last held (``as_of - last_true > min_entitlement_days`` → removed).
 
-Everything is read with a fixed number of bulk queries (``values_list``) and computed in dicts and
-sets keyed by ids, so the cost grows with the rows, never with a query per consumer.
+Everything is read with a fixed number of bulk queries and computed on columns keyed by ids, so the
+cost grows with the rows, never with a query per consumer.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from catalog.models import AssignmentKind, Classification, Product
+from catalog.models import AssignmentKind, Product
 from inventory.models import (
-    BookingStatus,
     Device,
-    DeviceKind,
-    DeviceRole,
-    Fingerprint,
-    Group,
-    GroupMembership,
-    Installation,
     Person,
-    PersonStatus,
-    RemoteUsage,
-    ServiceBooking,
     VmPlacement,
 )
-from inventory.selectors import relevant_statuses
-from requirements_engine.catalog_inputs import ProductLink, ProductRule
-from requirements_engine.models import Foundation, FoundationKind
-from sam.models import Tenant
+from requirements_engine.catalog_inputs import ProductLink
+from requirements_engine.models import FoundationKind
 
 #: Foundations that come from evidence (their condition can end, the period then applies).
 TECHNICAL_KINDS = (FoundationKind.INSTALLATION, FoundationKind.GROUP, FoundationKind.REMOTE,
@@ -120,96 +107,7 @@ def filter_in(qs: QuerySet, field_name: str, ids: Iterable[int] | None) -> Itera
         yield qs.filter(**{f"{field_name}__in": chunk})
 
 
-# --- the estate ---------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class DeviceRow:
-    id: int
-    name: str
-    kind: str
-    role: str
-    relevant: bool
-    primary_user_id: int | None
-    processors: int | None
-    cores_per_processor: int | None
-    threads: int | None
-    vcpus: int | None
-    processor_model: str
-    ram_gb: Decimal | None
-
-    @property
-    def portable(self) -> bool:
-        return self.role == DeviceRole.LAPTOP or self.kind == DeviceKind.MOBILE
-
-
-@dataclass(slots=True)
-class PersonRow:
-    id: int
-    username: str
-    relevant: bool
-
-
-@dataclass
-class Estate:
-    """The consumers a run needs, with relevance decided once (see ``device_relevant``)."""
-
-    devices: dict[int, DeviceRow] = field(default_factory=dict)
-    persons: dict[int, PersonRow] = field(default_factory=dict)
-    #: vm id → [(host id, valid_from, valid_to)] sorted
-    placements: dict[int, list[tuple[int, dt.date | None, dt.date | None]]] = field(default_factory=dict)
-    #: person id → ids of the devices whose principal user they are, by device name
-    devices_of_person: dict[int, list[int]] = field(default_factory=dict)
-
-    def label(self, consumer_key: str) -> str:
-        kind, _sep, raw = consumer_key.partition(":")
-        if kind == "d":
-            row = self.devices.get(int(raw))
-            return row.name if row else consumer_key
-        row = self.persons.get(int(raw))
-        return row.username if row else consumer_key
-
-    def relevant(self, consumer_key: str) -> bool:
-        kind, _sep, raw = consumer_key.partition(":")
-        row = (self.devices if kind == "d" else self.persons).get(int(raw))
-        return bool(row and row.relevant)
-
-
-def device_relevant(*, status: str, role: str, power: str, statuses: set[str]) -> bool:
-    """Relevance of a device: its asset status is one of the tenant's relevant statuses and, for the
-    server role, its power status is on (a powered-off server needs no license)."""
-    if " ".join((status or "").lower().split()) not in statuses:
-        return False
-    return role != DeviceRole.SERVER or (power or "").strip().lower() == "on"
-
-
-DEVICE_FIELDS = ("id", "name", "kind", "role", "status", "power", "primary_user_id", "processors",
-                 "cores_per_processor", "threads", "vcpus", "processor_model", "ram_gb")
-
-
-def estate_read(*, tenant: Tenant, scope: EngineScope) -> Estate:
-    """Devices, persons and VM placements of the run's consumers (all of them for other scopes)."""
-    statuses = set(relevant_statuses(tenant=tenant))
-    estate = Estate()
-    for qs in filter_in(Device.objects.all(), "id", scope.device_ids if scope.by_consumer else None):
-        for (pk, name, kind, role, status, power, user_id, processors, per, threads, vcpus, model,
-             ram) in qs.values_list(*DEVICE_FIELDS):
-            estate.devices[pk] = DeviceRow(pk, name, kind, role,
-                                           device_relevant(status=status, role=role, power=power, statuses=statuses),
-                                           user_id, processors, per, threads, vcpus, model or "", ram)
-    for qs in filter_in(Person.objects.all(), "id", scope.person_ids if scope.by_consumer else None):
-        for pk, username, status in qs.values_list("id", "username", "status"):
-            # A person is relevant for licensing while active.
-            estate.persons[pk] = PersonRow(pk, username, status == PersonStatus.ACTIVE)
-    for qs in filter_in(VmPlacement.objects.all(), "vm_id", scope.device_ids if scope.by_consumer else None):
-        for vm_id, host_id, start, end in qs.values_list("vm_id", "host_id", "valid_from", "valid_to"):
-            estate.placements.setdefault(vm_id, []).append((host_id, start, end))
-    for rows in estate.placements.values():
-        rows.sort(key=lambda r: (r[1] or dt.date.min, r[0]))
-    for row in sorted(estate.devices.values(), key=lambda d: (d.name, d.id)):
-        if row.primary_user_id is not None:
-            estate.devices_of_person.setdefault(row.primary_user_id, []).append(row.id)
-    return estate
+# --- the consumer closure of a delta ----------------------------------------------------------
 
 
 def consumer_closure(*, device_ids: Iterable[int], person_ids: Iterable[int], limit: int) -> EngineScope | None:
@@ -246,24 +144,59 @@ def consumer_closure(*, device_ids: Iterable[int], person_ids: Iterable[int], li
 # --- foundations --------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Found:
-    """One foundation of the desired state."""
+def consumer_partitions(*, size: int) -> list[EngineScope] | None:
+    """The tenant's consumers in partitions of about ``size``, each closed like a delta's closure.
 
-    kind: str
-    source_key: str
-    source: str
-    first_seen: dt.date
-    last_true: dt.date
-    holds: bool = True  # the condition holds today (False: kept within the minimum entitlement period)
+    Connected components of the graph the license assignment follows (VM ⇄ host placements,
+    device ⇄ principal user) never straddle two partitions, so each partition can be recomputed
+    alone and the union of the partitions' results is the full run's. ``None`` when everything
+    fits in one partition (the caller then runs one full scope).
+    """
+    import polars as pl
 
+    from requirements_engine import frames
 
-@dataclass(slots=True)
-class ExistingFoundation:
-    id: int
-    source: str
-    first_seen: dt.date | None
-    last_true: dt.date | None
+    dev = frames.read(Device.objects.all(), {"id": frames.INT, "user": frames.INT}, ["id", "primary_user_id"])
+    per = frames.read(Person.objects.all(), {"id": frames.INT}, ["id"])
+    if dev.height + per.height <= size:
+        return None
+    placements = frames.read(VmPlacement.objects.all(), {"vm": frames.INT, "host": frames.INT}, ["vm_id", "host_id"])
+    # Node ids: devices as themselves, persons offset past every device id.
+    offset = int(dev["id"].max() or 0) + 1
+    edges = pl.concat([
+        dev.filter(pl.col("user").is_not_null()).select(pl.col("id").alias("a"), (pl.col("user") + offset).alias("b")),
+        placements.select(pl.col("vm").alias("a"), pl.col("host").alias("b")),
+    ])
+    nodes = pl.concat([dev.select("id"), per.select(pl.col("id") + offset)])["id"]
+    # Connected components: union-find over the edges (one pass per edge, ints only).
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        root = x
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(x, x) != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for a, b in edges.iter_rows():
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    labels = pl.DataFrame({"node": nodes, "label": [find(n) for n in nodes.to_list()]})
+    sizes = labels.group_by("label").agg(pl.col("node").sort()).sort("label")
+    parts: list[EngineScope] = []
+    devices: list[int] = []
+    persons: list[int] = []
+    for _label, members in sizes.iter_rows():
+        if devices and len(devices) + len(persons) + len(members) > size:
+            parts.append(EngineScope(device_ids=frozenset(devices), person_ids=frozenset(persons)))
+            devices, persons = [], []
+        for node in members:
+            (devices if node < offset else persons).append(node if node < offset else node - offset)
+    if devices or persons:
+        parts.append(EngineScope(device_ids=frozenset(devices), person_ids=frozenset(persons)))
+    return parts
 
 
 @dataclass
@@ -305,204 +238,6 @@ class Links:
                     seen.add(nxt)
                     stack.append(nxt)
         return seen
-
-
-@dataclass
-class Observations:
-    """Foundations whose condition holds today, before retention and collateral."""
-
-    found: dict[Key, dict[FKey, str]] = field(default_factory=dict)   # → readable source
-    booked: set[Key] = field(default_factory=set)                      # approved service bookings
-    fingerprint_product: dict[int, int] = field(default_factory=dict)  # assigned fingerprints
-    group_names: dict[int, str] = field(default_factory=dict)
-
-    def add(self, key: Key, kind: str, source_key: str, source: str) -> None:
-        self.found.setdefault(key, {})[(kind, source_key)] = source[:300]
-
-
-def observe(*, estate: Estate, scope: EngineScope, links: Links) -> Observations:
-    """Every scenario that holds today for a relevant consumer in the scope (bulk reads only)."""
-    obs = Observations()
-    products = scope.product_ids
-    devices = scope.device_ids if scope.by_consumer else None
-    persons = scope.person_ids if scope.by_consumer else None
-
-    # Local installation: an installation whose fingerprint is assigned to a product.
-    fp_qs = Fingerprint.objects.filter(classification=Classification.PRODUCT, product__isnull=False)
-    fp_label: dict[int, str] = {}
-    for pk, product_id, publisher, name, version in fp_qs.values_list("id", "product_id", "publisher", "name",
-                                                                        "version"):
-        obs.fingerprint_product[pk] = product_id
-        fp_label[pk] = " ".join(p for p in (publisher, name, version) if p)
-    inst = Installation.objects.filter(fingerprint__classification=Classification.PRODUCT,
-                                       fingerprint__product__isnull=False)
-    if products is not None:
-        inst = inst.filter(fingerprint__product_id__in=sorted(products))
-    for qs in filter_in(inst, "device_id", devices):
-        for device_id, fp_id in qs.values_list("device_id", "fingerprint_id").iterator(chunk_size=20000):
-            row = estate.devices.get(device_id)
-            product_id = obs.fingerprint_product.get(fp_id)
-            if row is None or not row.relevant or product_id is None:
-                continue
-            obs.add((f"d:{device_id}", product_id), FoundationKind.INSTALLATION, f"fp:{fp_id}", fp_label[fp_id])
-
-    def wanted(product_id: int) -> bool:
-        return products is None or product_id in products
-
-    # Group membership: a relevant member (person or device) of a group assigned to a product.
-    obs.group_names = dict(Group.objects.values_list("id", "name"))
-    group_products = {gid: [p for p in links.group.get(name.strip().lower(), []) if wanted(p)]
-                      for gid, name in obs.group_names.items()}
-    group_ids = sorted(gid for gid, prods in group_products.items() if prods)
-    if group_ids:
-        memberships = GroupMembership.objects.filter(group_id__in=group_ids)
-        parts: Iterable[QuerySet] = (
-            [*filter_in(memberships, "person_id", persons or ()), *filter_in(memberships, "device_id", devices or ())]
-            if scope.by_consumer else [memberships])
-        for qs in parts:
-            for group_id, person_id, device_id in qs.values_list("group_id", "person_id", "device_id"):
-                key = f"p:{person_id}" if person_id else f"d:{device_id}"
-                if not estate.relevant(key):
-                    continue
-                for product_id in group_products[group_id]:
-                    obs.add((key, product_id), FoundationKind.GROUP, f"group:{group_id}",
-                            f"group {obs.group_names[group_id]}")
-
-    # Remote usage: a relevant person ran an assigned executable on a host.
-    if links.executable:
-        for qs in filter_in(RemoteUsage.objects.all(), "person_id", persons):
-            for person_id, host_id, host_name, exe in qs.values_list("person_id", "host_id", "host__name",
-                                                                       "executable"):
-                key = f"p:{person_id}"
-                targets = [p for p in links.executable.get(exe.strip().lower(), []) if wanted(p)]
-                if not targets or not estate.relevant(key):
-                    continue
-                for product_id in targets:
-                    obs.add((key, product_id), FoundationKind.REMOTE, f"exe:{exe.strip().lower()}@{host_id}",
-                            f"{exe} on {host_name}")
-
-    # Service booking: an approved booking of an assigned service (it also confirms).
-    if links.service:
-        for qs in filter_in(ServiceBooking.objects.filter(status=BookingStatus.APPROVED), "person_id", persons):
-            for person_id, service in qs.values_list("person_id", "service"):
-                key = f"p:{person_id}"
-                targets = [p for p in links.service.get(service.strip().lower(), []) if wanted(p)]
-                if not targets or not estate.relevant(key):
-                    continue
-                for product_id in targets:
-                    obs.add((key, product_id), FoundationKind.BOOKING, f"service:{service.strip().lower()}",
-                            f"service {service}")
-                    obs.booked.add((key, product_id))
-    return obs
-
-
-def existing_foundations(*, scope: EngineScope) -> dict[Key, dict[FKey, ExistingFoundation]]:
-    """The stored foundations of automatic requirements in the scope."""
-    out: dict[Key, dict[FKey, ExistingFoundation]] = {}
-    base = Foundation.objects.filter(requirement__manual=False)
-    if scope.by_consumer:
-        parts: Iterable[QuerySet] = filter_in(base, "requirement__consumer_key", scope.consumer_keys())
-    elif scope.product_ids is not None:
-        parts = filter_in(base, "requirement__product_id", scope.product_ids)
-    else:
-        parts = [base]
-    fields = ("id", "requirement__consumer_key", "requirement__product_id", "kind", "source_key", "source",
-              "first_seen", "last_true")
-    for qs in parts:
-        for pk, ck, pid, kind, sk, source, first, last in qs.values_list(*fields).iterator(chunk_size=20000):
-            out.setdefault((ck, pid), {})[(kind, sk)] = ExistingFoundation(pk, source, first, last)
-    return out
-
-
-def _configured(kind: str, source_key: str, product_id: int, *, obs: Observations, links: Links) -> bool:
-    """Is the configuration behind a foundation still assigned to the product?"""
-    head, _sep, rest = source_key.partition(":")
-    if kind == FoundationKind.INSTALLATION:
-        return obs.fingerprint_product.get(int(rest)) == product_id
-    if kind == FoundationKind.GROUP:
-        name = obs.group_names.get(int(rest))
-        return name is not None and product_id in links.group.get(name.strip().lower(), ())
-    if kind == FoundationKind.REMOTE:
-        exe = rest.rpartition("@")[0]
-        return product_id in links.executable.get(exe, ())
-    if kind == FoundationKind.BOOKING:
-        return product_id in links.service.get(rest, ())
-    if kind == FoundationKind.COLLATERAL:
-        return product_id in links.dependency.get(int(rest), ())
-    return False
-
-
-def technical_foundations(*, estate: Estate, obs: Observations, existing: dict[Key, dict[FKey, ExistingFoundation]],
-                          links: Links, rules: dict[int, ProductRule], product_labels: dict[int, str],
-                          as_of: dt.date, scope: EngineScope) -> dict[Key, dict[FKey, Found]]:
-    """Observed foundations plus those kept within the minimum entitlement period, then collateral.
-
-    ``rules`` must hold every product of ``obs`` and ``existing`` (for the periods).
-    """
-    result: dict[Key, dict[FKey, Found]] = {}
-
-    def period(product_id: int) -> int:
-        rule = rules.get(product_id)
-        return rule.min_entitlement_days if rule else 0
-
-    def place(key: Key, fkey: FKey, source: str, holds: bool, old: ExistingFoundation | None) -> None:
-        first = min(old.first_seen, as_of) if old and old.first_seen else as_of
-        if holds:
-            last = max(old.last_true, as_of) if old and old.last_true else as_of
-        else:
-            last = old.last_true if old and old.last_true else as_of
-        result.setdefault(key, {})[fkey] = Found(fkey[0], fkey[1], source, first, last, holds)
-
-    def retain(key: Key, fkey: FKey, old: ExistingFoundation) -> None:
-        ck, product_id = key
-        if not estate.relevant(ck):
-            return  # irrelevant consumer: removed at once
-        if not _configured(fkey[0], fkey[1], product_id, obs=obs, links=links):
-            return  # configuration gone: removed at once
-        last = old.last_true or as_of
-        if (as_of - last).days > period(product_id):
-            return  # condition gone and the minimum entitlement period has elapsed
-        place(key, fkey, old.source, False, old)
-
-    for key, found in obs.found.items():
-        old_map = existing.get(key, {})
-        for fkey, source in found.items():
-            place(key, fkey, source, True, old_map.get(fkey))
-    for key, old_map in existing.items():
-        for fkey, old in old_map.items():
-            if fkey[0] == FoundationKind.COLLATERAL or fkey[0] not in TECHNICAL_KINDS:
-                continue
-            if fkey not in obs.found.get(key, {}):
-                retain(key, fkey, old)
-
-    # Collateral: a requirement for the source product brings one for the product on the same
-    # consumer; iterate so chains (A brings B brings C) settle. A product outside a product scope
-    # is never created here (the scope is closed over dependency rules beforehand).
-    if links.dependency:
-        frontier = list(result)
-        seen_collateral: set[tuple[Key, FKey]] = set()
-        for _round in range(20):
-            new: list[Key] = []
-            for ck, source_pid in frontier:
-                for product_id in links.dependency.get(source_pid, ()):
-                    if scope.product_ids is not None and product_id not in scope.product_ids:
-                        continue
-                    key, fkey = (ck, product_id), (FoundationKind.COLLATERAL, f"dep:{source_pid}")
-                    if (key, fkey) in seen_collateral:
-                        continue
-                    seen_collateral.add((key, fkey))
-                    if key not in result:
-                        new.append(key)
-                    place(key, fkey, f"required by {product_labels.get(source_pid, source_pid)}", True,
-                          existing.get(key, {}).get(fkey))
-            if not new:
-                break
-            frontier = new
-        for key, old_map in existing.items():
-            for fkey, old in old_map.items():
-                if fkey[0] == FoundationKind.COLLATERAL and fkey not in result.get(key, {}):
-                    retain(key, fkey, old)
-    return result
 
 
 def product_labels(product_ids: Iterable[int]) -> dict[int, str]:

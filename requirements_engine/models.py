@@ -26,16 +26,26 @@ def consumer_key_of(device_id: int | None, person_id: int | None) -> str:
     return f"d:{device_id}" if device_id else f"p:{person_id}"
 
 
+#: The engine writes requirements and foundations in bulk (COPY) and derives every reference from
+#: rows it has just read; deletions cascade through Django. Database-level foreign-key checks would
+#: cost one deferred trigger per row and reference at commit (millions at 100,000 devices), and the
+#: tenant's own single-column index duplicates the unique keys that start with ``tenant``.
+ENGINE_FK = {"db_constraint": False}
+
+
 class Requirement(TenantModel):
     """One consumer needs licenses for one product under one license model (unique per consumer × product)."""
+
+    tenant = models.ForeignKey("sam.Tenant", on_delete=models.CASCADE, related_name="+", editable=False,
+                               db_index=False, **ENGINE_FK)
 
     consumer_type = models.CharField(max_length=8, choices=ConsumerType.choices)
     # "d:<device id>" or "p:<person id>": one non-partial key so the engine can upsert on
     # (tenant, consumer_key, product) on every database (partial indexes cannot be ON CONFLICT targets).
     consumer_key = models.CharField(max_length=32, default="", editable=False)
-    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE, related_name="+", **ENGINE_FK)
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+", **ENGINE_FK)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+", **ENGINE_FK)
     license_model = models.CharField(max_length=200, blank=True)
     quantity = models.DecimalField(max_digits=14, decimal_places=4, default=0)
     expression = models.CharField(max_length=500, blank=True)
@@ -90,7 +100,9 @@ class FoundationKind(models.TextChoices):
 
 
 class Foundation(TenantModel):
-    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="foundations")
+    tenant = models.ForeignKey("sam.Tenant", on_delete=models.CASCADE, related_name="+", editable=False,
+                               db_index=False, **ENGINE_FK)
+    requirement = models.ForeignKey(Requirement, on_delete=models.CASCADE, related_name="foundations", **ENGINE_FK)
     kind = models.CharField(max_length=16, choices=FoundationKind.choices)
     source = models.CharField(max_length=300, help_text="readable source record, e.g. 'PC-1: Contoso Draw 2022'")
     source_key = models.CharField(max_length=200, help_text="stable key of the source record")

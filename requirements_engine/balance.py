@@ -134,13 +134,21 @@ class BalanceResult:
     licenses: list[LicenseFacts]
 
 
-def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None) -> BalanceResult:
-    """Compute the balance rows and allocations for ``as_of`` in memory (nothing is written)."""
+def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None, with_default: bool = False) -> BalanceResult:
+    """Compute the balance rows and allocations for ``as_of`` in memory (nothing is written).
+
+    ``repository`` counts that repository's licenses instead of the Default's; with
+    ``with_default`` in addition to them (a what-if = reality + scenario).
+    """
     from requirements_engine.models import Allocation, BalanceRow
 
     catalog = catalog_facts(tenant=tenant)
     demands = _demands(tenant=tenant, as_of=as_of, catalog=catalog)
     licenses, maintenances = licenses_counted(tenant=tenant, as_of=as_of, repository=repository, catalog=catalog)
+    if repository is not None and with_default:
+        real, real_maintenances = licenses_counted(tenant=tenant, as_of=as_of, catalog=catalog)
+        licenses = sorted([*real, *licenses], key=lambda lic: lic.id)
+        maintenances = [*real_maintenances, *maintenances]
     maint_end = {m["id"]: m["end_date"] for m in maintenances}
 
     positions: set[Position] = set(demands)

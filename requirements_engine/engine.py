@@ -300,6 +300,7 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
     too large) the whole tenant is recomputed. Must run inside ``scope(tenant=tenant)``.
     """
     from requirements_engine.balance import balance_compute
+    from requirements_engine.history import history_record
 
     summaries = [requirements_compute(tenant=tenant, as_of=as_of, scope=s, job=job, on_stage=on_stage)
                  for s in _resolve_scope(changed=changed)]
@@ -308,6 +309,7 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
     if job is not None:
         job_progress(job=job, progress=85, message="computing the balance")
     balance = balance_compute(tenant=tenant, as_of=as_of, job=job) or {}
+    history = history_record(tenant=tenant, as_of=as_of)  # what this day's balance was built from
     summary_text = (f"{count} requirements ({total['created']} new, {total['updated']} changed, "
                     f"{total['deleted']} removed, {total['requirement_errors']} with errors)")
     return {
@@ -318,4 +320,5 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
         "timings": [s["timings"] for s in summaries],
         "summary": summary_text,
         **balance,
+        **history,
     }

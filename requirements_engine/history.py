@@ -134,7 +134,14 @@ def history_on(*, tenant: Tenant, as_of: dt.date) -> QuerySet:
 def history_applies(*, tenant: Tenant, as_of: dt.date) -> bool:
     """Whether ``as_of`` must be read from the history: it lies before the last day the history recorded.
 
-    On or after that day the stored requirements are that day's (and any edit made since).
+    On or after that day the stored requirements are that day's (and any edit made since); so are
+    they for a day before the history began.
     """
+    from requirements_engine.models import RequirementHistory
+
     last = history_last_day(tenant=tenant)
-    return last is not None and as_of < last
+    if last is None or as_of >= last:
+        return False
+    # A day before the history began (no version started on or before it) has nothing recorded:
+    # the stored requirements are the best available (and what exports gave before the history).
+    return RequirementHistory.objects.filter(tenant=tenant, valid_from__lte=as_of).exists()

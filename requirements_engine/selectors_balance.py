@@ -719,3 +719,58 @@ def exemptions_list(*, tenant: Tenant, as_of: dt.date | None = None):
     qs = Exemption.objects.filter(tenant=tenant).select_related(
         "requirement__product__publisher", "device", "person", "product__publisher", "created_by")
     return qs.order_by("-created_at", "-id")
+
+
+# --- consumer panels (device and person pages of the inventory) -------------------------------------------
+
+
+def consumer_licensing(*, tenant: Tenant, device=None, person=None) -> dict[str, Any]:
+    """A consumer's requirements, each with its position on the current day and the licenses allocated there.
+
+    Allocation is per position (product × license model), so "licenses allocated to this consumer"
+    are the licenses covering the positions its requirements count in. Three queries.
+    """
+    from requirements_engine.coverage import catalog_facts
+
+    qs = Requirement.objects.filter(tenant=tenant)
+    qs = qs.filter(device=device) if device is not None else qs.filter(person=person)
+    reqs = list(qs.select_related("product__publisher").order_by("product__publisher__name", "product__title",
+                                                                  "product__version_sort", "product__edition"))
+    as_of = balance_latest_day(tenant=tenant)
+    if not reqs:
+        return {"requirements": [], "as_of": as_of}
+    facts = catalog_facts(tenant=tenant, product_ids={r.product_id for r in reqs})
+    for r in reqs:
+        r.position_model = r.license_model or facts.default_models.get(r.product_id, "")
+    rows: dict[tuple, BalanceRow] = {}
+    allocs: dict[tuple, list[Allocation]] = defaultdict(list)
+    if as_of is not None:
+        product_ids = {r.product_id for r in reqs}
+        rows = {(b.product_id, b.license_model): b for b in BalanceRow.objects.filter(
+            tenant=tenant, as_of=as_of, repository_id_ref__isnull=True, product_id__in=product_ids)}
+        for a in (Allocation.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True,
+                                            product_id__in=product_ids)
+                  .select_related("entitlement").order_by("entitlement_id")):
+            allocs[(a.product_id, a.license_model)].append(a)
+    for r in reqs:
+        key = (r.product_id, r.position_model)
+        r.position = rows.get(key)
+        r.allocations = allocs.get(key, [])
+    return {"requirements": reqs, "as_of": as_of}
+
+
+def _consumer_panel(*, obj, tenant, membership, kind: str):
+    if membership is None or not membership.has_perm("requirements.view"):
+        return None
+    data = consumer_licensing(tenant=tenant, **{kind: obj})
+    return "requirements_engine/balance/partials/consumer_panel.html", {"licensing": data, "consumer_kind": kind}
+
+
+def consumer_panel_device(*, obj, tenant, membership):
+    """The device page's panel: its requirements and the licenses allocated to their positions."""
+    return _consumer_panel(obj=obj, tenant=tenant, membership=membership, kind="device")
+
+
+def consumer_panel_person(*, obj, tenant, membership):
+    """The person page's panel: their requirements and the licenses allocated to their positions."""
+    return _consumer_panel(obj=obj, tenant=tenant, membership=membership, kind="person")

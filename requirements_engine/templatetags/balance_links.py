@@ -52,3 +52,24 @@ def consumer_url(context, device_id=None, person_id=None) -> str:
     if person_id:
         return reverse("inventory:person", kwargs={"tenant": slug, "pk": person_id})
     return ""
+
+
+@register.simple_tag(takes_context=True)
+def requirement_versions(context, requirement) -> list:
+    """The recorded versions of a requirement (consumer × product), newest first (one query)."""
+    from requirements_engine.models import RequirementHistory
+
+    return list(RequirementHistory.objects.filter(tenant=context["tenant"], consumer_key=requirement.consumer_key,
+                                                  product_id=requirement.product_id)
+                .order_by("-valid_from", "-id")[:50])
+
+
+@register.simple_tag(takes_context=True)
+def position_model_of(context, requirement) -> str:
+    """The license model of the position a requirement counts in (its own, else the product's default)."""
+    if requirement.license_model:
+        return requirement.license_model
+    from requirements_engine.coverage import catalog_facts
+
+    return catalog_facts(tenant=context["tenant"], product_ids=[requirement.product_id]).default_models.get(
+        requirement.product_id, "")

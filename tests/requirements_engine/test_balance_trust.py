@@ -329,3 +329,15 @@ def test_device_and_person_pages_list_requirements_and_allocated_licenses(client
     assert reverse("requirements:detail", kwargs={"tenant": "tenant-a", "pk": two_days["r3"].pk}) in body
     assert reverse("entitlements:edit", kwargs={"tenant": "tenant-a", "pk": two_days["l1"].pk}) in body
     assert url("balance-position-of", product=two_days["p24"].pk, model="Per Device") in body
+
+
+def test_the_requirement_page_links_its_consumer_and_position_and_shows_its_history(client, two_days):
+    login(client, "a-auditor")
+    body = client.get(reverse("requirements:detail", kwargs={"tenant": "tenant-a", "pk": two_days["rdb"].pk})
+                      ).content.decode()
+    assert reverse("inventory:device", kwargs={"tenant": "tenant-a", "pk": two_days["srv"].pk}) in body
+    assert url("balance-position-of", product=two_days["db"].pk, model="Per Core") in body
+    # Two versions: 4 cores from D1 until D2, 6 cores from D2 on.
+    history = body[body.index('id="requirement-history"'):]
+    assert f"<td>{D2.isoformat()}</td><td>now</td><td class=\"num\">6</td>" in history
+    assert f"<td>{D1.isoformat()}</td><td>{D2.isoformat()}</td><td class=\"num\">4</td>" in history

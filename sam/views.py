@@ -22,11 +22,14 @@ class TenantView(LoginRequiredMixin, View):
     """Base of every ``/t/<slug>/`` view: the middleware has entered the scope; this checks the role.
 
     ``permission`` names what the view needs to be reached at all; ``post_permission`` what a POST
-    needs (defaults to ``permission``).
+    needs (defaults to ``permission``). ``also_requires`` names further permissions every request
+    needs, for a view that hands out what other pages show (the audit pack holds the balance, the
+    requirements and the entitlements, so it needs their permissions too).
     """
 
     permission: str = ""
     post_permission: str = ""
+    also_requires: tuple[str, ...] = ()
 
     def dispatch(self, request: HttpRequest, *args, **kwargs):
         kwargs.pop("tenant", None)
@@ -39,7 +42,7 @@ class TenantView(LoginRequiredMixin, View):
             needed = self.post_permission
         if not needed:
             raise PermissionDenied("view declares no permission")
-        if not request.membership.has_perm(needed):
+        if not all(request.membership.has_perm(p) for p in (needed, *self.also_requires)):
             raise PermissionDenied
         self.tenant = request.tenant
         self.membership = request.membership

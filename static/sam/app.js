@@ -24,6 +24,22 @@
       if (!browsing && select.value) select.form.submit();
     });
   });
+  // Behaviours declared in the markup instead of inline handlers, which the content security
+  // policy refuses: data-autosubmit submits its form on change, data-confirm asks first.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("[data-autosubmit]") && el.form) el.form.submit();
+  });
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest && event.target.closest("button[data-confirm], input[data-confirm]");
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) event.preventDefault();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
   // Move focus to content swapped in by htmx when it asks for it (data-focus-after-swap).
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target && event.detail.target.querySelector("[data-focus-after-swap]");

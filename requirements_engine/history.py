@@ -3,12 +3,13 @@
 Design (see docs/compliance.md): one ``RequirementHistory`` row per *version* of a requirement,
 keyed by (consumer_key, product), valid on the engine days ``valid_from ≤ day < valid_to``.
 ``history_record`` runs once at the end of every engine run and is set-based – the current
-values are copied once into a temporary table, then three SQL statements whatever the number of
+values are copied once into a temporary table, then a few SQL statements whatever the number of
 requirements, no Python per row, all in one transaction:
 
 1. close the open rows whose requirement is gone or differs from the stored requirement now
    (``valid_to`` = the run's as-of day);
-2. open a row for every requirement that has no open row left (new or changed);
+2. open a row for every requirement that has no open row left (new or changed; the unchanged ones
+   are first struck from the temporary copy, so the insert never reads the table it fills);
 3. drop rows that were opened and closed on the same day (never the state at the end of a day).
 
 Storage therefore grows with changes, not with days: an estate that does not change adds nothing.
@@ -93,7 +94,7 @@ def history_record(*, tenant: Tenant, as_of: dt.date) -> dict[str, int]:
     """Record the tenant's requirements as of ``as_of`` in the history (set-based, one transaction).
 
     Called once at the end of every engine run (``engine.recompute_tenant``). The requirements'
-    values are copied once into a temporary table; then three statements close, open and tidy
+    values are copied once into a temporary table; then a few statements close, open and tidy
     the versions. Returns how many versions were closed and opened. Idempotent: a second call with
     nothing changed writes nothing.
     """
@@ -114,12 +115,16 @@ def history_record(*, tenant: Tenant, as_of: dt.date) -> dict[str, int]:
             [as_of, as_of, tenant.pk])
         closed = cur.rowcount
         # 2. Open a version for every requirement without an open row (new, or closed just now).
+        #    The unchanged ones are struck from the copy first: an INSERT that anti-joins the table it
+        #    fills may scan its own new (invisible) rows again for every row – quadratic.
+        cur.execute(
+            f"DELETE FROM {_CURRENT} WHERE EXISTS (SELECT 1 FROM {t['h']} h WHERE h.tenant_id = %s "
+            f"AND h.valid_to IS NULL AND h.consumer_key = {_CURRENT}.consumer_key "
+            f"AND h.product_id = {_CURRENT}.product_id)", [tenant.pk])
         cur.execute(
             f"INSERT INTO {t['h']} (tenant_id, consumer_key, product_id, {cols}, valid_from, valid_to) "
             f"SELECT %s, c.consumer_key, c.product_id, {', '.join('c.' + c for c in _VALUES)}, %s, NULL "
-            f"FROM {_CURRENT} c WHERE NOT EXISTS (SELECT 1 FROM {t['h']} h WHERE h.tenant_id = %s "
-            "AND h.valid_to IS NULL AND h.consumer_key = c.consumer_key AND h.product_id = c.product_id)",
-            [tenant.pk, as_of, tenant.pk])
+            f"FROM {_CURRENT} c", [tenant.pk, as_of])
         opened = cur.rowcount
         # 3. A version opened and closed on the same day was never the state at the end of a day.
         cur.execute(f"DELETE FROM {t['h']} WHERE tenant_id = %s AND valid_to >= %s AND valid_to = valid_from",

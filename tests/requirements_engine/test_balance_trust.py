@@ -341,3 +341,15 @@ def test_the_requirement_page_links_its_consumer_and_position_and_shows_its_hist
     history = body[body.index('id="requirement-history"'):]
     assert f"<td>{D2.isoformat()}</td><td>now</td><td class=\"num\">6</td>" in history
     assert f"<td>{D1.isoformat()}</td><td>{D2.isoformat()}</td><td class=\"num\">4</td>" in history
+
+
+def test_position_and_changes_pages_stay_within_their_query_budgets(client, two_days, django_assert_max_num_queries):
+    login(client, "a-auditor")
+    position_url = url("balance-position-of", product=two_days["db"].pk, model="Per Core")
+    with django_assert_max_num_queries(32):
+        assert client.get(position_url).status_code == 200
+    # Fixed counts (the catalog facts alone are a dozen), independent of the number of rows.
+    with django_assert_max_num_queries(34):
+        assert client.get(url("balance-changes") + f"?from={D1.isoformat()}&to={D2.isoformat()}").status_code == 200
+    with django_assert_max_num_queries(20):
+        assert client.get(url("balance") + "?as_of=2027-06-30").status_code == 200

@@ -15,3 +15,10 @@ class Config(AppConfig):
 
         drain_handler_register(drain_request)
         hook_register("dashboard.panels", dashboard_panels)
+
+        from requirements_engine.selectors_balance import consumer_panel_device, consumer_panel_person
+        from sam.panels import panel_register
+
+        # The device and person pages list the consumer's requirements and the licenses allocated to them.
+        panel_register("device", consumer_panel_device)
+        panel_register("person", consumer_panel_person)

@@ -186,10 +186,12 @@ class BalanceResult:
     licenses: list[LicenseFacts]
 
 
-def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None,
+def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None, with_default: bool = False,
                      product_ids: set[int] | None = None) -> BalanceResult:
     """Compute the balance rows and allocations for ``as_of`` in memory (nothing is written).
 
+    ``repository`` counts that repository's licenses instead of the Default's; with
+    ``with_default`` in addition to them (a what-if = reality + scenario).
     ``product_ids`` (closed with ``balance_products_closure``) limits it to those products' positions.
     """
     from requirements_engine.models import Allocation, BalanceRow
@@ -197,6 +199,10 @@ def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None,
     catalog = catalog_facts(tenant=tenant)
     demands = _demands(tenant=tenant, as_of=as_of, catalog=catalog, product_ids=product_ids)
     licenses, maintenances = licenses_counted(tenant=tenant, as_of=as_of, repository=repository, catalog=catalog)
+    if repository is not None and with_default:
+        real, real_maintenances = licenses_counted(tenant=tenant, as_of=as_of, catalog=catalog)
+        licenses = sorted([*real, *licenses], key=lambda lic: lic.id)
+        maintenances = [*real_maintenances, *maintenances]
     if product_ids is not None:
         licenses = [lic for lic in licenses if lic.product_id in product_ids]
     maint_end = {m["id"]: m["end_date"] for m in maintenances}

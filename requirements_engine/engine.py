@@ -178,6 +178,7 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
     Must run inside ``scope(tenant=tenant)``.
     """
     from requirements_engine.balance import balance_compute, balance_touched_products
+    from requirements_engine.history import history_record
 
     if changed and any(k not in ESTATE_KINDS + BALANCE_KINDS for k in changed):
         changed = None  # a kind this engine does not know: be safe, recompute everything
@@ -203,6 +204,10 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
                                             entitlement_ids=changed.get("entitlements") or (),
                                             positions=changed.get("positions") or ())
         balance = balance_compute(tenant=tenant, as_of=as_of, job=job, product_ids=touched) or {}
+    # What this day's balance was built from. An entitlements-only delta leaves every requirement
+    # as it was, so its history is unchanged; confirmations (positions) change requirement rows.
+    history = ({} if changed and set(k for k, v in changed.items() if v) <= {"entitlements"}
+               else history_record(tenant=tenant, as_of=as_of))
     if count is None:
         summary_text = f"balance re-allocated ({balance.get('balance_scope', 'all positions')})"
     else:
@@ -216,4 +221,5 @@ def recompute_tenant(*, tenant: Tenant, as_of: dt.date, job: Job | None = None,
         "timings": [s["timings"] for s in summaries],
         "summary": summary_text,
         **balance,
+        **history,
     }

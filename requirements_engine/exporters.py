@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from requirements_engine.exporters_balance import requirement_history_export_rows
 from requirements_engine.selectors_requirements import EXPORT_HEADER, requirement_export_rows
 from sam.exporting import ExportData, register_export
 from sam.models import Tenant
@@ -14,8 +15,15 @@ from sam.models import Tenant
 
 @register_export("requirements")
 def export_requirements(*, tenant: Tenant, as_of: dt.date, params: dict) -> ExportData:
-    """Requirements as stored by the last recompute (``as_of`` does not change them)."""
-    return ExportData(header=EXPORT_HEADER, rows=list(requirement_export_rows(tenant=tenant)), title="requirements")
+    """The requirements of ``as_of``: from the requirement history for a day before the last engine
+    day it recorded (what that day's balance was built from), else as stored now."""
+    from requirements_engine.history import history_applies
+
+    if history_applies(tenant=tenant, as_of=as_of):
+        rows = list(requirement_history_export_rows(tenant=tenant, as_of=as_of))
+    else:
+        rows = list(requirement_export_rows(tenant=tenant))
+    return ExportData(header=EXPORT_HEADER, rows=rows, title="requirements")
 
 
 try:

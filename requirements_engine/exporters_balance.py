@@ -36,22 +36,30 @@ def balance_export_rows(rows) -> list[list]:
 
 @register_export("balance")
 def export_balance(*, tenant: Tenant, as_of: dt.date, params: dict) -> ExportData:
-    """One row per license position on ``as_of`` (the stored day; computed first if it has none)."""
-    from requirements_engine.selectors_balance import balance_rows, rows_filtered
+    """One row per license position on ``as_of``: the stored snapshot of that day; a day without one is
+    computed in memory and not stored (a read never writes)."""
+    from requirements_engine.selectors_balance import balance_rows, balance_rows_for_export, rows_filtered
 
     repository = params.get("repository")
-    rows = balance_rows(tenant=tenant, as_of=as_of, repository=repository)
+    if repository is not None:
+        rows = balance_rows(tenant=tenant, as_of=as_of, repository=repository)
+    else:
+        rows = balance_rows_for_export(tenant=tenant, as_of=as_of)
     rows = rows_filtered(rows, **{k: params.get(k, "") for k in ("publisher", "product", "license_model", "status")})
     return ExportData(header=BALANCE_COLUMNS, rows=balance_export_rows(rows), title="balance")
 
 
 @register_export("allocation")
 def export_allocation(*, tenant: Tenant, as_of: dt.date, params: dict) -> ExportData:
-    """Which license covers which position on ``as_of``, how many units, and by which rule."""
-    from requirements_engine.models import Allocation
-    from requirements_engine.selectors_balance import balance_rows
+    """Which license covers which position on ``as_of``, how many units, and by which rule.
 
-    balance_rows(tenant=tenant, as_of=as_of)  # make sure the day is computed
+    The stored allocation of that day; a day without a snapshot is computed in memory (not stored).
+    """
+    from requirements_engine.models import Allocation
+    from requirements_engine.selectors_balance import balance_day_stored
+
+    if not balance_day_stored(tenant=tenant, as_of=as_of):
+        return _allocation_computed(tenant=tenant, as_of=as_of)
     qs = (Allocation.objects.filter(tenant=tenant, as_of=as_of, repository_id_ref__isnull=True)
           .select_related("product__publisher", "entitlement__product__publisher")
           .order_by("product__publisher__name", "product__title", "product__version_sort", "product__edition",
@@ -66,6 +74,50 @@ def export_allocation(*, tenant: Tenant, as_of: dt.date, params: dict) -> Export
                    lp.edition if lp else "", e.license_model, e.sku, e.po_number, e.invoice_number, e.end_date]
 
     return ExportData(header=ALLOCATION_COLUMNS, rows=rows(), title="allocation")
+
+
+def _allocation_computed(*, tenant: Tenant, as_of: dt.date) -> ExportData:
+    from catalog.models import Product
+    from entitlements.models import Entitlement
+    from requirements_engine.balance import balance_evaluate
+
+    lines = balance_evaluate(tenant=tenant, as_of=as_of).allocations
+    ents = Entitlement.objects.select_related("product__publisher").in_bulk({a.entitlement_id for a in lines})
+    products = Product.objects.select_related("publisher").in_bulk({a.product_id for a in lines})
+    rows = []
+    for a in lines:
+        p, e = products[a.product_id], ents[a.entitlement_id]
+        lp = e.product
+        rows.append([a.as_of, p.publisher.name, p.title, p.version, p.edition, a.license_model, a.rule, plain(a.units),
+                     e.pk, lp.publisher.name if lp else "", lp.title if lp else "", lp.version if lp else "",
+                     lp.edition if lp else "", e.license_model, e.sku, e.po_number, e.invoice_number, e.end_date])
+    rows.sort(key=lambda r: (r[1], r[2], r[3], r[4], r[5], r[8]))
+    return ExportData(header=ALLOCATION_COLUMNS, rows=rows, title="allocation")
+
+
+def requirement_history_export_rows(*, tenant: Tenant, as_of: dt.date):
+    """``export_data requirements`` for a past day: the requirement versions valid on ``as_of``.
+
+    Same columns and order as the export of the stored requirements (two queries).
+    """
+    from requirements_engine.history import history_on
+    from requirements_engine.models import ConfirmationState
+    from requirements_engine.selectors_requirements import KIND_LABELS, format_quantity, format_values
+
+    rows = list(history_on(tenant=tenant, as_of=as_of).select_related("product__publisher"))
+    rows.sort(key=lambda h: (h.product.publisher.name.lower(), h.product.title.lower(), h.product.version,
+                             h.product.edition, h.consumer.lower(), h.consumer_type))
+    for h in rows:
+        founds = []
+        for line in filter(None, (h.foundations or "").split("\n")):
+            kind, _tab, source = line.partition("\t")
+            founds.append(f"{KIND_LABELS.get(kind, kind)}: {source}")
+        yield [h.consumer, h.consumer_type, h.product.publisher.name, h.product.title, h.product.version,
+               h.product.edition, h.license_model, format_quantity(Decimal(0) if h.is_secondary else h.quantity),
+               "yes" if h.confirmation == ConfirmationState.CONFIRMED else "no", h.confirmation,
+               "yes" if h.effective else "no", "yes" if h.manual else "no", "yes" if h.is_secondary else "no",
+               ", ".join(sorted(filter(None, (h.carried_by or "").split("; ")))), "; ".join(sorted(founds)), h.error,
+               h.expression, format_values(h.expression_values), format_quantity(h.core_factor), h.note]
 
 
 def _proof_export(*, tenant: Tenant, as_of: dt.date) -> ExportData:
@@ -127,6 +179,8 @@ def audit_pack(*, tenant: Tenant, as_of: dt.date, fmt: str = "tsv") -> bytes:
             names.append(name)
         zf.writestr("README.txt", f"Audit pack of {tenant.name} ({tenant.slug}) as of {as_of.isoformat()}.\n"
                                   f"Files: {', '.join(names)}.\n"
+                                  "The requirements are those of the as-of day (from the requirement history "
+                                  "when that day lies before the last engine run).\n"
                                   "Numbers are license units; the balance counts published, valid licenses of the "
                                   "Default repository that are active on the as-of date.\n")
     return buffer.getvalue()

@@ -164,4 +164,5 @@ from requirements_engine.models_balance import (  # noqa: E402,F401
     Exemption,
     ReconciliationComment,
     ReconciliationItem,
+    RequirementHistory,
 )

@@ -100,3 +100,55 @@ class ReconciliationComment(TenantModel):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class RequirementHistory(TenantModel):
+    """One version of a requirement, valid on the engine days ``valid_from`` ≤ day < ``valid_to``.
+
+    Temporal rows written by ``requirements_engine.history.history_record`` at the end of every
+    engine run: a row is opened when a requirement appears or changes and closed (``valid_to`` set)
+    when it changes again or disappears, so storage grows with changes, not with days. The consumer
+    and product are kept by id *and* by name, so the history survives a deleted device or person.
+    """
+
+    consumer_key = models.CharField(max_length=32)
+    product = models.ForeignKey(Product, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    requirement_id_ref = models.BigIntegerField(help_text="the requirement row (it may be gone by now)")
+    consumer_type = models.CharField(max_length=8)
+    consumer = models.CharField(max_length=300, blank=True, help_text="device name or user name on that day")
+    device_id_ref = models.BigIntegerField(null=True, blank=True)
+    person_id_ref = models.BigIntegerField(null=True, blank=True)
+    license_model = models.CharField(max_length=200, blank=True)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4, default=0)
+    confirmation = models.CharField(max_length=16, blank=True)
+    effective = models.BooleanField(default=True)
+    is_secondary = models.BooleanField(default=False)
+    manual = models.BooleanField(default=False)
+    error = models.CharField(max_length=300, blank=True)
+    expression = models.CharField(max_length=500, blank=True)
+    expression_values = models.JSONField(default=dict, blank=True)
+    core_factor = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    foundations = models.TextField(blank=True, help_text="one 'kind<TAB>source' per line")
+    carried_by = models.TextField(blank=True, help_text="consumers whose requirements carry this one, '; '-joined")
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True, help_text="empty: still the current version")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "consumer_key", "product"], condition=models.Q(valid_to__isnull=True),
+                         name="reqhistory_open"),
+            models.Index(fields=["tenant", "valid_from", "valid_to"], name="reqhistory_days"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(valid_to__isnull=True) | models.Q(valid_to__gte=models.F("valid_from")),
+                                   name="reqhistory_valid_range",
+                                   violation_error_message=_("A history row cannot end before it starts.")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} · {self.product_id} [{self.valid_from} – {self.valid_to or '…'}]"
+
+    @property
+    def confirmed(self) -> bool:
+        return self.confirmation == "confirmed"

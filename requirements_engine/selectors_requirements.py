@@ -95,7 +95,7 @@ def requirement_export_rows(*, tenant: Tenant) -> Iterator[list[Any]]:
                 "product__title", "product__version", "product__edition", "license_model", "quantity",
                 "confirmation", "effective", "manual", "is_secondary", "error", "expression",
                 "expression_values", "core_factor", "note").iterator(chunk_size=20000)):
-        consumer = device if device is not None else person
+        consumer = device if device is not None else (person or "")  # a consumer-less row must not break the export
         names[pk] = consumer
         rows.append([consumer, ctype, publisher, title, version, edition, model,
                      Decimal(0) if secondary else quantity, confirmation, effective, manual, secondary, pk,

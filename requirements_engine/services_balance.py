@@ -94,3 +94,36 @@ def _recompute(*, tenant: Tenant, reason: str, actor, exemption: Exemption) -> N
             requirements = requirements.filter(product_id=exemption.product_id)
     positions = set(requirements.values_list("product_id", "license_model").distinct())
     change_record(tenant=tenant, kind=ChangeKind.POSITIONS, ids=positions, reason=reason, actor=actor)
+
+
+#: What a scenario copy of a Default entitlement keeps: what the balance counts and the proof references.
+COPY_FIELDS = ("type", "product_id", "sku", "license_model", "unlimited", "quantity", "units", "term", "start_date",
+               "end_date", "version_downgrade", "version_upgrade", "edition_downgrade", "currency", "unit_cost",
+               "invoice_number", "po_number", "supplier", "version_type", "secondary_use_count")
+
+
+def scenario_copy_default(*, tenant: Tenant, actor, name: str = ""):
+    """Copy the Default repository's counted entitlements into a new what-if repository.
+
+    The copies are published (so the scenario counts them) and audited by the entitlements service;
+    nothing in the Default changes and no recompute is requested (a scenario never feeds the real
+    balance). Use the scenario with the "instead of reality" mode, then edit it freely.
+    """
+    from entitlements.models import Entitlement
+    from entitlements.services import EntitlementError, entitlements_create_many, repository_create
+
+    name = name or f"Copy of Default {timezone.localdate().isoformat()}"
+    try:
+        with transaction.atomic():
+            repo = repository_create(tenant=tenant, actor=actor, name=name)
+            rows = [dict(values, repository=repo) for values in
+                    Entitlement.objects.filter(tenant=tenant, repository__is_default=True, status="published")
+                    .order_by("id").values(*COPY_FIELDS)]
+            for row in rows:
+                row["product"] = row.pop("product_id")
+                if row.get("start_date") is None:
+                    row["start_date"] = None
+            entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=True, recompute=False)
+    except EntitlementError as exc:
+        raise ValueError(str(exc)) from exc
+    return repo

@@ -12,24 +12,35 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django_scopes import scope
 
+from catalog.models import Product
 from requirements_engine import exporters_balance  # noqa: F401 - registers the exports
 from requirements_engine.exporters_balance import BALANCE_COLUMNS, audit_pack, balance_export_rows
 from requirements_engine.models import BalanceRow, Requirement
 from requirements_engine.models_balance import Exemption, ReconciliationScope
 from requirements_engine.selectors_balance import (
+    WHATIF_ADD,
+    WHATIF_REPLACE,
     balance_changes,
+    balance_day_resolve,
     balance_days,
     balance_latest_day,
+    balance_nearest_days,
     balance_rows,
+    balance_rows_computed,
     balance_trend,
+    balance_whatif,
     compliance_by_publisher,
     exemptions_list,
+    position_days,
     position_detail,
+    position_remediation,
+    position_row,
     reconciliation,
     rows_filtered,
     savings,
     top_shortfalls,
 )
+from requirements_engine.selectors_balance import parse_day as parse_day_checked
 from sam.exports import FORMATS, iter_delimited, xlsx_bytes
 from sam.views import TenantView
 
@@ -60,14 +71,38 @@ from sam.params import param_int  # noqa: E402 - next to the other query parsing
 
 
 def parse_day(value: str | None, default: dt.date | None = None) -> dt.date | None:
-    """An ISO date from the query string, 1900–2199; else ``default`` (never an error)."""
-    from sam.params import param_date
+    """A day from a form or query value, or ``default`` when it is empty or not a usable day."""
+    day, _error = parse_day_checked(value)
+    return day or default
 
-    return param_date(value, default)
+
+def position_url(view: TenantView, row, as_of: dt.date | None = None) -> str:
+    """The stable address of a position: product × license model (+ the day), never a row id."""
+    from django.urls import reverse
+
+    url = reverse("requirements:balance-position-of", kwargs={
+        "tenant": view.tenant.slug, "product": row.product_id, "model": model_slug(row.license_model)})
+    return url + (f"?as_of={as_of.isoformat()}" if as_of else "")
+
+
+#: An empty license model (a product without one) in a position address.
+NO_MODEL = "-"
+
+
+def model_slug(name: str) -> str:
+    return name or NO_MODEL
+
+
+def model_name(slug: str) -> str:
+    return "" if slug == NO_MODEL else slug
 
 
 class BalanceView(BalanceBase):
-    """The balance: one row per position, filters, column choice, export, as-of day and what-if repository."""
+    """The balance: one row per position, filters, column choice, export, as-of day and what-if repository.
+
+    A read: the default day is the current stored state; another day shows its stored snapshot or
+    says that there is none (``compute=1`` shows it computed in memory, labelled, never stored).
+    """
 
     permission = "balance.view"
     post_permission = "requirements.change"
@@ -75,15 +110,23 @@ class BalanceView(BalanceBase):
     def get(self, request):
         from entitlements.models import Repository
 
-        today = dt.date.today()
-        as_of = parse_day(request.GET.get("as_of"), balance_latest_day(tenant=self.tenant) or today)
+        choice = balance_day_resolve(tenant=self.tenant, value=request.GET.get("as_of"),
+                                     compute=request.GET.get("compute") == "1")
+        as_of = choice.as_of
         repositories = list(Repository.objects.filter(tenant=self.tenant).order_by("-is_default", "name"))
         repository = None
         repo_id = request.GET.get("repository", "")
         if repo_id.isdigit():
             repository = next((r for r in repositories if r.pk == int(repo_id) and not r.is_default), None)
+        mode = WHATIF_REPLACE if request.GET.get("mode") == WHATIF_REPLACE else WHATIF_ADD
         filters = {k: request.GET.get(k, "").strip() for k in ("publisher", "product", "license_model", "status")}
-        rows = rows_filtered(balance_rows(tenant=self.tenant, as_of=as_of, repository=repository), **filters)
+        if repository is not None:
+            rows = balance_whatif(tenant=self.tenant, as_of=as_of, repository=repository, mode=mode)
+        elif choice.computed:
+            rows = balance_rows_computed(tenant=self.tenant, as_of=as_of)
+        else:
+            rows = balance_rows(tenant=self.tenant, as_of=as_of)
+        rows = rows_filtered(rows, **filters)
         rows.sort(key=SORTS.get(request.GET.get("sort", ""), SORTS["publisher"]))
         fmt = request.GET.get("export")
         if fmt:
@@ -93,10 +136,12 @@ class BalanceView(BalanceBase):
                   "shortfall": sum(r.shortfall for r in rows),
                   "shortfall_cost": sum((r.shortfall_cost or 0) for r in rows),
                   "positions": len(rows), "short": sum(1 for r in rows if r.shortfall > 0)}
+        for r in rows:
+            r.url = position_url(self, r, None if choice.is_default else as_of)
         query = request.GET.copy()
         query.pop("export", None)
-        ctx = {"rows": rows, "as_of": as_of, "days": balance_days(tenant=self.tenant)[:60],
-               "repositories": repositories, "repository": repository, "filters": filters,
+        ctx = {"rows": rows, "as_of": as_of, "choice": choice, "days": balance_days(tenant=self.tenant)[:60],
+               "repositories": repositories, "repository": repository, "mode": mode, "filters": filters,
                "columns": [{"name": n, "label": lbl, "visible": n in columns} for n, lbl in COLUMNS],
                "visible": columns, "totals": totals, "export_formats": list(FORMATS), "query": query.urlencode(),
                "sort": request.GET.get("sort", "")}
@@ -107,9 +152,21 @@ class BalanceView(BalanceBase):
         return response
 
     def post(self, request):
-        """Recompute now (for the as-of day shown)."""
+        """Recompute now (for the as-of day shown), or copy the Default into a new what-if scenario."""
         from requirements_engine.services import recompute_request
 
+        if request.POST.get("action") == "copy-default":
+            from requirements_engine.services_balance import scenario_copy_default
+
+            try:
+                repo = scenario_copy_default(tenant=self.tenant, actor=request.user,
+                                             name=request.POST.get("name", "").strip())
+            except ValueError as exc:
+                messages.error(request, str(exc))
+                return HttpResponseRedirect(self.tenant_url("requirements:balance"))
+            messages.success(request, _("Scenario “%(name)s” created as a copy of the Default.") % {"name": repo.name})
+            return HttpResponseRedirect(self.tenant_url("requirements:balance")
+                                        + f"?repository={repo.pk}&mode={WHATIF_REPLACE}")
         as_of = parse_day(request.POST.get("as_of"), dt.date.today())
         job = recompute_request(tenant=self.tenant, as_of=as_of, reason="balance page: recompute", actor=request.user)
         messages.info(request, _("Recompute requested (job #%(id)s).") % {"id": job.pk})
@@ -133,14 +190,17 @@ class BalanceView(BalanceBase):
 
 
 class AuditPackView(BalanceBase):
-    """The auditor's zip: balance, requirements, entitlements with proof, allocation, exemptions."""
+    """The auditor's zip: balance, requirements (of that day), entitlements with proof, allocation, exemptions."""
 
     permission = "export"
     # What the pack holds is shown on pages needing these; a role without them gets a 403 here too.
     also_requires = ("balance.view", "requirements.view", "entitlements.view")
 
     def get(self, request):
-        as_of = parse_day(request.GET.get("as_of"), balance_latest_day(tenant=self.tenant) or dt.date.today())
+        day, error = parse_day_checked(request.GET.get("as_of"))
+        if error:
+            return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+        as_of = day or balance_latest_day(tenant=self.tenant) or dt.date.today()
         fmt = request.GET.get("format", "tsv")
         if fmt not in FORMATS:
             return HttpResponse(f"Unknown format {fmt!r}", status=400, content_type="text/plain")
@@ -152,25 +212,56 @@ class AuditPackView(BalanceBase):
         return response
 
 
-class PositionView(BalanceBase):
-    """One position: requirements summary, allocations with the rule ("why"), licenses, unconfirmed demand."""
+class PositionByIdView(BalanceBase):
+    """An old link to a balance row id: redirects to the position's stable address while that row exists."""
 
     permission = "balance.view"
     model = BalanceRow
 
     def get(self, request, pk: int):
-        row = get_object_or_404(BalanceRow.objects.select_related("product__publisher"), pk=pk)
+        row = get_object_or_404(BalanceRow.objects.filter(repository_id_ref__isnull=True), pk=pk)
+        return HttpResponseRedirect(position_url(self, row, row.as_of))
+
+
+class PositionView(BalanceBase):
+    """One position, addressed by what it is (product × license model) and the day (``?as_of=``).
+
+    Requirements summary (of that day), allocations with the rule ("why"), licenses, unconfirmed
+    demand, and – on a shortfall – what would close it. The address survives every recompute.
+    """
+
+    permission = "balance.view"
+    kwarg_models = {"product": Product}
+    url_examples = {"model": "Per Device"}
+
+    def get(self, request, product: int, model: str):
+        product_obj = get_object_or_404(Product.objects.select_related("publisher"), pk=product)
+        license_model = model_name(model)
+        choice = balance_day_resolve(tenant=self.tenant, value=request.GET.get("as_of"))
+        row = position_row(tenant=self.tenant, product_id=product_obj.pk, license_model=license_model,
+                           as_of=choice.as_of) if choice.as_of else None
+        days = position_days(tenant=self.tenant, product_id=product_obj.pk, license_model=license_model)
+        if row is None:
+            if not days:
+                raise Http404
+            nearest = sorted(days, key=lambda d: abs((d - choice.as_of).days))[:4] if choice.as_of else days[:4]
+            return self.render("requirements_engine/balance/position_missing.html", {
+                "product": product_obj, "license_model": license_model, "choice": choice,
+                "nearest": sorted(nearest), "model_slug": model}, status=404)
         detail = position_detail(tenant=self.tenant, row=row)
-        return self.render("requirements_engine/balance/position.html", {"d": detail, "row": row})
+        return self.render("requirements_engine/balance/position.html", {
+            "d": detail, "row": row, "choice": choice, "days": days[:30], "model_slug": model,
+            "remedy": position_remediation(tenant=self.tenant, row=row)})
 
 
 class DashboardView(BalanceBase):
-    """Compliance per publisher, the trend over time, top shortfalls and savings."""
+    """Compliance per publisher, the trend over time, top shortfalls and savings (stored days only)."""
 
     permission = "balance.view"
 
     def get(self, request):
-        as_of = parse_day(request.GET.get("as_of"), balance_latest_day(tenant=self.tenant) or dt.date.today())
+        choice = balance_day_resolve(tenant=self.tenant, value=request.GET.get("as_of"))
+        as_of = choice.as_of
         publishers = compliance_by_publisher(tenant=self.tenant, as_of=as_of)
         trend = balance_trend(tenant=self.tenant, until=as_of, days=param_int(request.GET.get("days"), 90, low=1, high=3660))
         chart = {
@@ -184,7 +275,7 @@ class DashboardView(BalanceBase):
             "trend_shortfall": [float(t["shortfall"] or 0) for t in trend],
         }
         return self.render("requirements_engine/balance/dashboard.html", {
-            "as_of": as_of, "publishers": publishers, "chart": chart, "trend": trend,
+            "as_of": as_of, "choice": choice, "publishers": publishers, "chart": chart, "trend": trend,
             "top": top_shortfalls(tenant=self.tenant, as_of=as_of), "savings": savings(tenant=self.tenant, as_of=as_of),
         })
 
@@ -216,8 +307,9 @@ class ReconciliationView(BalanceBase):
         scope_name = request.GET.get("scope", "all")
         if scope_name not in ReconciliationScope.values:
             scope_name = "all"
-        as_of = parse_day(request.GET.get("as_of"), balance_latest_day(tenant=self.tenant) or dt.date.today())
-        ctx = {"publishers": publishers, "publisher": publisher, "scope": scope_name, "as_of": as_of,
+        choice = balance_day_resolve(tenant=self.tenant, value=request.GET.get("as_of"))
+        as_of = choice.as_of
+        ctx = {"choice": choice, "publishers": publishers, "publisher": publisher, "scope": scope_name, "as_of": as_of,
                "scopes": ReconciliationScope.choices}
         if publisher is not None:
             ctx["r"] = reconciliation(tenant=self.tenant, publisher=publisher, scope=scope_name, as_of=as_of)
@@ -299,14 +391,35 @@ class ExemptionRevokeView(BalanceBase):
 
 
 class ChangesView(BalanceBase):
-    """What changed and why between two stored days."""
+    """What changed and why, per position, between two stored days (only days that have a snapshot)."""
 
     permission = "balance.view"
 
     def get(self, request):
         days = balance_days(tenant=self.tenant)
-        day_to = parse_day(request.GET.get("to"), days[0] if days else dt.date.today())
-        day_from = parse_day(request.GET.get("from"), days[1] if len(days) > 1 else day_to - dt.timedelta(days=1))
-        result = balance_changes(tenant=self.tenant, day_from=day_from, day_to=day_to)
+        current = balance_latest_day(tenant=self.tenant)
+        problems: list[str] = []
+
+        def pick(name: str, default: dt.date | None) -> dt.date | None:
+            day, error = parse_day_checked(request.GET.get(name))
+            if error:
+                problems.append(error)
+                return default
+            if day is not None and day not in days:
+                nearest = ", ".join(d.isoformat() for d in balance_nearest_days(tenant=self.tenant, as_of=day))
+                problems.append(_("There is no stored balance of %(day)s. Days with one nearby: %(days)s.")
+                                % {"day": day.isoformat(), "days": nearest or _("none")})
+                return default
+            return day or default
+
+        day_to = pick("to", current)
+        earlier = [d for d in days if day_to is not None and d < day_to]
+        day_from = pick("from", earlier[0] if earlier else None)
+        result = {"changes": [], "events": [], "reasons": []}
+        if day_from is not None and day_to is not None and day_from != day_to:
+            result = balance_changes(tenant=self.tenant, day_from=day_from, day_to=day_to)
+        elif not problems:
+            problems.append(_("Pick two different days that have a stored balance."))
         return self.render("requirements_engine/balance/changes.html",
-                           {"day_from": day_from, "day_to": day_to, "days": days[:90], **result})
+                           {"day_from": day_from, "day_to": day_to, "days": days[:90], "problems": problems,
+                            **result})

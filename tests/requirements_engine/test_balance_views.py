@@ -72,8 +72,9 @@ def test_the_export_has_the_contract_columns_and_plain_numbers(client, estate):
     assert db["shortfall_cost"] == "9000" and db["as_of"] == "2026-06-15"
 
 
-def test_the_registered_export_computes_a_missing_day(tenant_a, cast):
+def test_the_registered_export_computes_a_missing_day_without_storing_it(tenant_a, cast):
     import requirements_engine.exporters_balance  # noqa: F401
+    from requirements_engine.models import Allocation
     from sam.exporting import export
 
     with scope(tenant=tenant_a):
@@ -81,10 +82,12 @@ def test_the_registered_export_computes_a_missing_day(tenant_a, cast):
         assert not BalanceRow.objects.exists()
         data = export(what="balance", tenant=tenant_a, as_of=AS_OF)
         rows = list(data.rows)
-        assert len(rows) == 4 and BalanceRow.objects.filter(as_of=AS_OF).count() == 4
+        # Four positions computed in memory; a read never stores a snapshot.
+        assert len(rows) == 4 and not BalanceRow.objects.exists()
         allocation = list(export(what="allocation", tenant=tenant_a, as_of=AS_OF).rows)
         rules = {(r[2], r[3]): r[6] for r in allocation}
         assert rules[("Draw", "2022")] == "version downgrade"
+        assert not Allocation.objects.exists()
 
 
 def test_the_audit_pack_holds_every_file_with_the_as_of_date(client, estate):
@@ -105,9 +108,21 @@ def test_the_audit_pack_holds_every_file_with_the_as_of_date(client, estate):
 def test_a_position_explains_its_allocation(client, estate):
     login(client, "a-auditor")
     row = _row("2022")
-    response = client.get(url("balance-position", pk=row.pk))
-    assert response.status_code == 200
-    assert "version downgrade" in response.content.decode()
+    response = client.get(url("balance-position", pk=row.pk), follow=True)
+    # The old id link redirects to the stable address (product × license model + day).
+    assert response.redirect_chain[0][0] == (url("balance-position-of", product=row.product_id, model="Demo Per Device")
+                                             + "?as_of=2026-06-15")
+    body = response.content.decode()
+    assert response.status_code == 200 and "version downgrade" in body
+    # Everything is linked: the license, the consumer's device page and the requirement.
+    with scope(tenant=row.tenant):
+        from requirements_engine.models import Allocation, Requirement
+
+        alloc = Allocation.objects.get(as_of=AS_OF, product_id=row.product_id)
+        req = Requirement.objects.get(product_id=row.product_id)
+    assert reverse("entitlements:edit", kwargs={"tenant": "tenant-a", "pk": alloc.entitlement_id}) in body
+    assert reverse("inventory:device", kwargs={"tenant": "tenant-a", "pk": req.device_id}) in body
+    assert reverse("requirements:detail", kwargs={"tenant": "tenant-a", "pk": req.pk}) in body
 
 
 def _row(version):

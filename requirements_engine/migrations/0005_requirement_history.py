@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('requirements_engine', '0003_balance_exemptions_reconciliation'),
+        ('requirements_engine', '0004_engine_tables_without_fk_checks'),
         ('sam', '0001_initial'),
     ]
 

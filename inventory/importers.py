@@ -50,6 +50,7 @@ from sam.importing import (
     ImportResult,
     RowError,
     iter_chunks,
+    parse_bool,
     parse_date,
     parse_decimal,
     parse_int,
@@ -763,3 +764,54 @@ def service_bookings_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None
 INVENTORY_KINDS = ("cost_centers", "persons", "devices", "vm_hosts", "installations", "group_memberships",
                    "remote_usage", "service_bookings")
 SNAPSHOT_KINDS = ("vm_hosts", "installations", "group_memberships", "remote_usage", "service_bookings")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant settings (what decides the numbers), as a file
+
+TENANT_SETTINGS = {"relevant_status": "one row per asset status that makes a device relevant; the rows "
+                                      "together replace the list",
+                   "proof_of_purchase_required": "yes/no: an entitlement needs a proof of purchase"}
+
+
+@register_kind("tenant_settings", columns={"setting": ("name", "key"), "value": ()}, required=("setting", "value"),
+               description="The tenant's settings that decide the numbers, one `setting`/`value` pair a row: "
+                           "`relevant_status` (repeat the row for each status; the rows replace the list) and "
+                           "`proof_of_purchase_required` (yes/no). A setting the file does not name keeps its "
+                           "value. Same service, audit and recompute as the Settings page.")
+def tenant_settings_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, actor=None, job=None,
+                           profile=None, source=None, filename: str = "") -> ImportResult:
+    """Set the relevant asset statuses and the proof-of-purchase switch from a file."""
+    from sam.services import tenant_settings_update
+
+    result = _start("tenant_settings", rows)
+    statuses: list[str] | None = None
+    require_proof: bool | None = None
+    for row_no, row in rows:
+        setting = "_".join(row.get("setting", "").lower().split())
+        value = row.get("value", "")
+        try:
+            if setting == "relevant_status":
+                if not value.strip():
+                    raise RowError("value.required", "is empty", "value")
+                statuses = [*(statuses or []), value]
+            elif setting == "proof_of_purchase_required":
+                require_proof = parse_bool(value, column="value")
+            else:
+                raise RowError("setting.unknown", f"unknown setting {setting!r} (known: {', '.join(TENANT_SETTINGS)})",
+                               "setting")
+        except RowError as exc:
+            result.reject(row_no, exc.code, exc.message, exc.column)
+    if statuses is None and require_proof is None:
+        return result
+    before = (list(tenant.relevant_device_statuses or []), tenant.setting("entitlements_require_proof", False))
+    updated = tenant_settings_update(tenant=tenant, actor=actor, relevant_statuses=statuses,
+                                     require_proof=require_proof)
+    tenant.refresh_from_db()
+    if (list(updated.relevant_device_statuses or []), updated.setting("entitlements_require_proof", False)) != before:
+        result.updated = 1
+    else:
+        result.unchanged = 1
+    # tenant_settings_update asked for the recompute itself.
+    result.extra["affects_engine"] = False
+    return result

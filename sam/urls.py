@@ -12,6 +12,9 @@ tenant_patterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("members/", views.MembersView.as_view(), name="members"),
     path("members/<int:pk>/", views.MemberChangeView.as_view(), name="member-change"),
+    path("members/<int:pk>/remove/", views.MemberRemoveView.as_view(), name="member-remove"),
+    path("members/invitations/<int:pk>/revoke/", views.InvitationRevokeView.as_view(), name="invitation-revoke"),
+    path("settings/", views.SettingsView.as_view(), name="settings"),
     path("audit/", views.AuditView.as_view(), name="audit"),
     path("jobs/<int:pk>/", views.JobView.as_view(), name="job"),
 ]
@@ -54,6 +57,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("invitations/<str:token>/", views.InvitationAcceptView.as_view(), name="invitation-accept"),
+    path("staff/tenants/new/", views.StaffTenantCreateView.as_view(), name="staff-tenant-create"),
     path("t/<slug:tenant>/", include(tenant_patterns)),
     path("api/", include(api_patterns)),
     path("", include("receiving.account_urls")),

@@ -248,18 +248,23 @@ def replace_snapshot(*, model: type[models.Model], tenant: Tenant, key_fields: t
 
 def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str,
                     incoming: dict[str, dict[str, Any]], fields: list[str], defaults: dict[str, Any],
-                    result: ImportResult) -> None:
+                    result: ImportResult, hand_edits: bool = False) -> None:
     """Create or update entities by natural key (matched case-insensitively); absent rows are kept.
 
     ``incoming`` maps the key as spelled in the file to the values of the columns the file has;
     ``fields`` are those columns (a column the file lacks is never touched). A field missing from
     one row's values keeps the entity's current value (a new entity gets the model default).
+    ``hand_edits``: the model has ``edited_fields``; a field edited by hand keeps its value unless
+    the import changes it (``inventory.services.merge_import``).
     """
+    from inventory.services import merge_import
+
     existing: dict[str, dict[str, Any]] = {}
     lookup = resolve(model=model, field_name=key_field, values=incoming)
     ids = sorted({pk for key in incoming if (pk := lookup.get(key)) is not None})
+    read = (key_field, *fields, *(("edited_fields",) if hand_edits else ()))
     for chunk in iter_chunks(ids, CHUNK):
-        for current in model.objects.filter(pk__in=chunk).values("pk", key_field, *fields):
+        for current in model.objects.filter(pk__in=chunk).values("pk", *read):
             existing[current["pk"]] = current
     to_create: list[models.Model] = []
     to_update: list[models.Model] = []
@@ -269,8 +274,15 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
             to_create.append(model(tenant=tenant, **{key_field: key, **defaults, **values}))
             continue
         current = existing[pk]
-        if any(current[f] != values[f] for f in fields if f in values):
+        extra: dict[str, Any] = {}
+        if hand_edits:
+            values, edited = merge_import(current=current, values=values)
+            if edited != (current["edited_fields"] or {}):
+                extra["edited_fields"] = edited
+        if extra or any(current[f] != values[f] for f in fields if f in values):
             merged = {f: values.get(f, current[f]) for f in fields}
+            if hand_edits:
+                merged["edited_fields"] = extra.get("edited_fields", current["edited_fields"])
             to_update.append(model(pk=pk, tenant=tenant, **{key_field: current[key_field], **merged}))
         else:
             result.unchanged += 1
@@ -281,7 +293,8 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
                    if update_fields else {"ignore_conflicts": True})
         model.objects.bulk_create(to_create, batch_size=CHUNK, **options)
     if to_update and fields:
-        model.objects.bulk_update(to_update, fields, batch_size=CHUNK)
+        model.objects.bulk_update(to_update, [*fields, *(("edited_fields",) if hand_edits else ())],
+                                  batch_size=CHUNK)
     result.created += len(to_create)
     result.updated += len(to_update)
 
@@ -392,7 +405,7 @@ def persons_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
     fields = [("cost_center_id" if c == "cost_center" else c) for c in columns]
     with transaction.atomic():
         upsert_entities(model=Person, tenant=tenant, key_field="username", incoming=incoming, fields=fields,
-                        defaults={}, result=result)
+                        defaults={}, result=result, hand_edits=True)
         return _finish(tenant=tenant, kind="persons", result=result, actor=actor, filename=filename)
 
 
@@ -440,10 +453,14 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
                 values["processor_model"] = _text(row, "processor_model", Device)
             if "ram_gb" in columns:
                 values["ram_gb"] = _ram(row, "ram_gb")
-            if "primary_user" in columns:
-                values["primary_user_id"] = _reference(row, "primary_user", persons, "person.unknown",
-                                                       "no person with username", required=False)
             _unique_in_file(name, seen)
+            if "primary_user" in columns:
+                username = row.get("primary_user", "")
+                values["primary_user_id"] = persons.get(username) if username else None
+                if username and values["primary_user_id"] is None:
+                    # The device is still imported: an unknown user must not hide it from the estate.
+                    result.warn(row_no, "person.unknown", f"no person with username {username!r}; "
+                                "imported without a primary user", "primary_user")
         except RowError as exc:
             result.reject(row_no, exc.code, exc.message, exc.column)
             continue
@@ -451,7 +468,7 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
     fields = [("primary_user_id" if c == "primary_user" else c) for c in columns]
     with transaction.atomic():
         upsert_entities(model=Device, tenant=tenant, key_field="name", incoming=incoming, fields=fields,
-                        defaults={}, result=result)
+                        defaults={}, result=result, hand_edits=True)
         return _finish(tenant=tenant, kind="devices", result=result, actor=actor, filename=filename)
 
 

@@ -29,4 +29,30 @@
     var target = event.detail.target && event.detail.target.querySelector("[data-focus-after-swap]");
     if (target) target.focus();
   });
+  // "+ filter": show the chosen filter's field and focus its value.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select.add-filter")) return;
+    var name = select.value;
+    select.value = "";
+    if (!name) return;
+    var field = document.querySelector('.filter-field[data-filter="' + name + '"]');
+    if (!field) return;
+    field.hidden = false;
+    var input = field.querySelector(".filter-value");
+    if (input) input.focus();
+  });
+  // Column picker: move a column up or down; the order posted is the order shown.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-move]");
+    if (!button) return;
+    var item = button.closest("li.column-item");
+    if (!item) return;
+    if (button.dataset.move === "up" && item.previousElementSibling) {
+      item.parentNode.insertBefore(item, item.previousElementSibling);
+    } else if (button.dataset.move === "down" && item.nextElementSibling) {
+      item.parentNode.insertBefore(item.nextElementSibling, item);
+    }
+    button.focus();
+  });
 })();

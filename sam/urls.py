@@ -15,6 +15,7 @@ tenant_patterns = [
     path("members/<int:pk>/remove/", views.MemberRemoveView.as_view(), name="member-remove"),
     path("members/invitations/<int:pk>/revoke/", views.InvitationRevokeView.as_view(), name="invitation-revoke"),
     path("settings/", views.SettingsView.as_view(), name="settings"),
+    path("search/", views.SearchView.as_view(), name="search"),
     path("audit/", views.AuditView.as_view(), name="audit"),
     path("jobs/<int:pk>/", views.JobView.as_view(), name="job"),
 ]

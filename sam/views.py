@@ -85,6 +85,20 @@ class DashboardView(TenantView):
         return self.render("sam/dashboard.html", dashboard_context(tenant=self.tenant, membership=self.membership))
 
 
+class SearchView(TenantView):
+    """The header's search box: devices, persons, products, SKUs, licenses, agreements, purchase lines."""
+
+    permission = "dashboard.view"
+
+    def get(self, request):
+        from sam.search import MIN_LENGTH, global_search
+
+        q = request.GET.get("q", "")
+        groups = global_search(tenant=self.tenant, membership=self.membership, q=q)
+        return self.render("sam/search.html", {"q": q, "groups": groups, "min_length": MIN_LENGTH,
+                                               "total": sum(len(g.hits) for g in groups)})
+
+
 class MembersView(TenantView):
     """Members and open invitations; an admin invites people (a one-time link), never sets passwords."""
 

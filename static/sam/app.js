@@ -39,6 +39,7 @@
     var field = document.querySelector('.filter-field[data-filter="' + name + '"]');
     if (!field) return;
     field.hidden = false;
+    field.querySelectorAll("input, select").forEach(function (control) { control.disabled = false; });
     var input = field.querySelector(".filter-value");
     if (input) input.focus();
   });

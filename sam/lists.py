@@ -337,11 +337,13 @@ class TenantListView(TenantView):
 
     def export_rows(self, queryset):
         """Rows of the visible columns, in primary-key order: the filter counts, the sort does not."""
+        # default="": an empty cell is empty in a file (the page shows "—"), as docs/file-formats.md says.
         table = self.table_class(queryset.order_by("pk"), exclude=self._excluded() + ("selection",),
-                                 sequence=self._sequence()[1:] if self._sequence()[0] == "selection" else self._sequence())
+                                 sequence=self._sequence()[1:] if self._sequence()[0] == "selection" else self._sequence(),
+                                 default="")
         values = table.as_values()
         header = next(values)
-        return header, values
+        return header, (["" if cell == "—" else cell for cell in row] for row in values)
 
     def export(self, queryset, fmt: str) -> HttpResponse:
         if fmt not in FORMATS:

@@ -46,7 +46,7 @@ class TenantView(LoginRequiredMixin, View):
         if not needed:
             raise PermissionDenied("view declares no permission")
         if not request.membership.has_perm(needed):
-            raise PermissionDenied
+            raise PermissionDenied(_("the permission “%(perm)s”") % {"perm": needed})
         self.tenant = request.tenant
         self.membership = request.membership
         return super().dispatch(request, *args, **kwargs)

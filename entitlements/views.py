@@ -202,6 +202,15 @@ class EditorMixin:
                     data[right] = "on"
                 else:
                     data.pop(right, None)
+        # The SKU's list price and currency are suggested (still editable) when none was typed.
+        if values and not posted.get("unit_cost"):
+            from catalog.selectors import sku_resolve
+
+            found = sku_resolve(tenant=self.tenant, part_number=posted.get("sku", "")).sku
+            if found is not None and found.list_price is not None:
+                data["unit_cost"] = str(found.list_price)
+                if found.currency and not posted.get("currency"):
+                    data["currency"] = found.currency
         return data
 
     def resolve_product(self, data: dict) -> None:
@@ -252,6 +261,10 @@ class EditorMixin:
             return self.page(form, entitlement, kind)
         if not form.is_valid():
             messages.error(request, _("Please correct the fields marked below."))
+            return self.page(form, entitlement, kind, status=400)
+        if entitlement.pk is None and form.is_empty():
+            # Save or Publish on an empty form creates nothing.
+            form.add_error("sku", _("Choose a SKU (or name the product) first; nothing was saved."))
             return self.page(form, entitlement, kind, status=400)
         data = form.service_data()
         data["management_group"] = services.management_group_get_or_create(

@@ -13,9 +13,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Dependencies first, exactly as locked (hash-checked), so a code change reuses this layer.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
+
 COPY . .
-RUN pip install --upgrade pip \
-    && pip install . \
+RUN pip install --no-deps . \
     && useradd --system --home /var/lib/sam --create-home sam \
     && mkdir -p /var/lib/sam/media \
     && chown -R sam:sam /var/lib/sam \
@@ -25,5 +28,7 @@ RUN pip install --upgrade pip \
 
 USER sam
 EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=10s --start-period=60s --retries=5 \
+    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=5).status == 200 else 1)"
 CMD ["gunicorn", "sam.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120", \
      "--access-logfile", "-"]

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install migrate demo lint acceptance clean
+.PHONY: run test install migrate demo lint acceptance clean lock audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,26 @@ run: demo
 	@echo ""
 	@echo "  SAM is starting on http://127.0.0.1:$(PORT)/accounts/login/"
 	@echo ""
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# requirements.lock: the runtime dependencies of pyproject.toml, pinned with hashes (the Dockerfile
+# installs from it). Regenerate after changing pyproject.toml's dependencies.
+TOOLS := .venv-tools/bin
+
+$(TOOLS)/python:
+	$(PYTHON) -m venv .venv-tools
+
+lock: | $(TOOLS)/python
+	$(TOOLS)/python -m pip install --quiet uv
+	$(TOOLS)/python -m uv pip compile pyproject.toml --generate-hashes --python-version 3.11 \
+	  --python-platform linux --custom-compile-command "make lock" -o requirements.lock
+
+audit: | $(TOOLS)/python
+	$(TOOLS)/python -m pip install --quiet pip-audit
+	$(TOOLS)/python .ci/pip_audit.py requirements.lock $(TOOLS)/pip-audit
 
 lint: install
 	$(BIN)/ruff check .
@@ -42,4 +58,4 @@ acceptance: migrate
 	$(BIN)/python ../shared/acceptance/run.py ../shared/acceptance/estate-demo
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) .venv-tools var .pytest_cache

@@ -28,7 +28,7 @@ def catalog_rows(*, tenant) -> Iterator[list[Any]]:
                                                              p.version_sort, p.edition.lower())):
         t = terms[product.pk]
         head = [product.publisher.name, product.title, product.version, product.edition]
-        tail = [product.release_date, t.min_entitlement_days, t.confirmation, t.second_copy, t.multi_instance]
+        tail = [t.release_date or product.release_date, t.min_entitlement_days, t.confirmation, t.second_copy, t.multi_instance]
         for sku in sorted(by_product.get(product.pk, []), key=lambda s: s.part_number):
             yield [*head, sku.part_number, sku.description, sku.license_type, sku.license_model, sku.units,
                    sku.term_months, sku.version_downgrade, sku.version_upgrade, sku.edition_downgrade, *tail,

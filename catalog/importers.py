@@ -458,21 +458,27 @@ def import_catalog(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResult:
             pids = sorted({products[_lower(v["key"])].pk for _n, v in good})
             effective_terms = product_terms_effective(tenant=tenant, product_ids=pids)
 
-            # Terms: apply the rows in file order on top of the effective terms.
-            terms: dict[int, dict[str, Any]] = {pid: {f: getattr(effective_terms[pid], f) for f in TERMS_FIELDS}
+            # Terms: apply the rows in file order on top of the effective terms. A tenant's release date
+            # of a shared product is part of its terms amendment (the master's product row stays as it is).
+            terms_fields = list(TERMS_FIELDS) + (["release_date"] if tenant is not None else [])
+            terms: dict[int, dict[str, Any]] = {pid: {f: getattr(effective_terms[pid], f) for f in terms_fields}
                                                 for pid in pids}
             for _n, v in good:
-                pid = products[_lower(v["key"])].pk
-                t = terms[pid]
+                product = products[_lower(v["key"])]
+                t = terms[product.pk]
                 t.update(v["terms"])
                 if v["license_model"] and (not v["sku"] or not t["default_license_model"]):
                     t["default_license_model"] = v["license_model"]
+                if tenant is not None and v["release_date"] and product.introduced_by_id != tenant.pk:
+                    effective_date = effective_terms[product.pk].release_date or product.release_date
+                    if v["release_date"] != effective_date:
+                        t["release_date"] = v["release_date"]
             stored_terms = {o.product_id: o for o in terms_existing.filter(product_id__in=pids)}
-            ups_terms = Upsert(terms_model, key=lambda o: (o.product_id,), fields=list(TERMS_FIELDS), fixed=fixed,
+            ups_terms = Upsert(terms_model, key=lambda o: (o.product_id,), fields=terms_fields, fixed=fixed,
                                existing=stored_terms.values())
             for pid, values in terms.items():
                 base = effective_terms[pid]
-                differs = any(values[f] != getattr(base, f) for f in TERMS_FIELDS)
+                differs = any(values[f] != getattr(base, f) for f in terms_fields)
                 # A tenant writes an amendment only where it differs from what it already sees.
                 if differs or pid in stored_terms or (tenant is None and not base.has_row):
                     ups_terms.add({"product_id": pid, **values})

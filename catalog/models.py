@@ -28,20 +28,35 @@ def version_key(version: str) -> str:
 
 
 class Publisher(models.Model):
-    """A software publisher. Identities are shared; ``introduced_by`` hides a tenant's own from others."""
+    """A software publisher. Master rows are shared; ``introduced_by`` marks a tenant's private one.
 
-    name = models.CharField(_("name"), max_length=200, unique=True)
+    A name is unique among the master's rows and within each tenant's private rows, so two tenants
+    can each have a private publisher of the same name without seeing each other's.
+    """
+
+    name = models.CharField(_("name"), max_length=200)
     introduced_by = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], condition=models.Q(introduced_by__isnull=True),
+                                    name="publisher_unique_master_name",
+                                    violation_error_message=_("This publisher already exists.")),
+            models.UniqueConstraint(fields=["introduced_by", "name"], condition=models.Q(introduced_by__isnull=False),
+                                    name="publisher_unique_private_name",
+                                    violation_error_message=_("This publisher already exists.")),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Product(models.Model):
-    """Publisher × title × version × edition: one position in the license balance."""
+    """Publisher × title × version × edition: one position in the license balance.
+
+    Master rows (``introduced_by`` empty) are shared; a tenant's private rows are unique per tenant.
+    """
 
     publisher = models.ForeignKey(Publisher, on_delete=models.PROTECT, related_name="products")
     title = models.CharField(_("title"), max_length=200)
@@ -53,8 +68,13 @@ class Product(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["publisher", "title", "version", "edition"], name="product_unique_identity",
-                                    violation_error_message=_("This product already exists."))
+            models.UniqueConstraint(fields=["publisher", "title", "version", "edition"],
+                                    condition=models.Q(introduced_by__isnull=True), name="product_unique_identity",
+                                    violation_error_message=_("This product already exists.")),
+            models.UniqueConstraint(fields=["introduced_by", "publisher", "title", "version", "edition"],
+                                    condition=models.Q(introduced_by__isnull=False),
+                                    name="product_unique_private_identity",
+                                    violation_error_message=_("This product already exists.")),
         ]
         indexes = [models.Index(fields=["publisher", "title"])]
         ordering = ["publisher__name", "title", "version_sort", "edition"]
@@ -321,6 +341,9 @@ class ProductAssignment(ProductAssignmentBase):
 
 
 class TenantProductTerms(ProductTermsBase, TenantModel):
+    # The tenant's own release date of a shared product (a tenant never writes the master's row).
+    release_date = models.DateField(_("release date"), null=True, blank=True)
+
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "product"], name="t_productterms_unique")]
 

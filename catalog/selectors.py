@@ -8,6 +8,7 @@ Each selector issues a fixed number of queries, whatever the size of the catalog
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ class ProductTermsData:
     multi_instance: bool = False
     is_tenant: bool = False
     has_row: bool = False
+    release_date: dt.date | None = None  # the tenant's own date of a shared product (None: the product's)
 
 
 TERMS_FIELDS = ("default_license_model", "min_entitlement_days", "confirmation", "version_downgrade",
@@ -115,6 +117,7 @@ TERMS_FIELDS = ("default_license_model", "min_entitlement_days", "confirmation",
 
 def _terms_data(row, *, is_tenant: bool) -> ProductTermsData:
     return ProductTermsData(product_id=row.product_id, is_tenant=is_tenant, has_row=True,
+                            release_date=getattr(row, "release_date", None),
                             **{f: getattr(row, f) for f in TERMS_FIELDS})
 
 
@@ -534,8 +537,22 @@ def product_key_lookup(*, tenant: Tenant | None, keys: Iterable[tuple[str, str, 
               .annotate(_t=Upper("title")).filter(_t__in=[t.upper() for t in chunk]))
         for p in qs:
             key = (p.publisher.name.lower(), p.title.lower(), p.version.lower(), p.edition.lower())
-            if key in wanted:
+            # where the tenant has its own row and the master one too, its own wins
+            if key in wanted and (key not in out or p.introduced_by_id is not None):
                 out[key] = p
+    return out
+
+
+def product_release_dates(*, tenant: Tenant | None, product_ids: Iterable[int]) -> dict[int, dt.date | None]:
+    """The release date each product has for this tenant: its own amendment, else the product's."""
+    ids = list(dict.fromkeys(int(i) for i in product_ids))
+    out: dict[int, dt.date | None] = {}
+    for chunk in _chunks(ids):
+        out.update(Product.objects.filter(pk__in=chunk).values_list("pk", "release_date"))
+        if tenant is not None:
+            out.update(TenantProductTerms.objects.filter(tenant=tenant, product_id__in=chunk,
+                                                         release_date__isnull=False)
+                       .values_list("product_id", "release_date"))
     return out
 
 

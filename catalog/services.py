@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
@@ -46,19 +47,66 @@ def _lower(key: ProductKey) -> ProductKey:
     return tuple(p.lower() for p in key)  # type: ignore[return-value]
 
 
-def _claim(rows: Iterable[models.Model], tenant: Tenant | None, model: type[models.Model]) -> None:
-    """Share identities a different party introduced: the master, or a second tenant, now needs them.
+def _prefer(current: models.Model | None, candidate: models.Model, tenant: Tenant | None,
+            *, own_first: bool) -> models.Model:
+    """Pick between two visible rows of the same identity: the tenant's own or the master's."""
+    if current is None:
+        return candidate
+    cand_own = tenant is not None and candidate.introduced_by_id == tenant.pk
+    cur_own = tenant is not None and current.introduced_by_id == tenant.pk
+    if cand_own != cur_own:
+        return candidate if cand_own == own_first else current
+    return current if current.pk <= candidate.pk else candidate
 
-    A product a tenant introduced is hidden from others; once the master or another tenant names the
-    same identity it becomes part of the shared catalog (``introduced_by`` cleared).
-    """
-    ids = [r.pk for r in rows if r.introduced_by_id is not None and (tenant is None or r.introduced_by_id != tenant.pk)]
+
+def _promote(rows: Iterable[models.Model], model: type[models.Model]) -> None:
+    """Staff only (a master import): make tenant-introduced rows part of the shared master catalog."""
+    ids = [r.pk for r in rows if r.introduced_by_id is not None]
     if ids:
         model.objects.filter(pk__in=ids).update(introduced_by=None)
         for r in rows:
             if r.pk in ids:
                 r.introduced_by = None
                 r.introduced_by_id = None
+
+
+def publishers_get_or_create(*, names: Iterable[str], tenant: Tenant | None) -> dict[str, Publisher]:
+    """Publishers by lower-cased name as the caller may see them, creating the missing ones (set-based).
+
+    A tenant resolves a name to the master's publisher, else to its own; a name only another tenant
+    introduced gets a new private row for this tenant (the other's stays hidden and unchanged, and
+    nothing in the result tells that it exists). The master (``tenant=None``, staff) uses its own rows
+    and promotes the oldest private row of that name when the master has none.
+    """
+    wanted = {n.strip().lower(): n.strip() for n in names if n and n.strip()}
+    if not wanted:
+        return {}
+
+    def load() -> dict[str, Publisher]:
+        found: dict[str, Publisher] = {}
+        qs = Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=list(wanted))
+        if tenant is not None:
+            qs = qs.filter(Q(introduced_by__isnull=True) | Q(introduced_by=tenant))
+        for p in qs:
+            key = p.name.lower()
+            if tenant is None:
+                cur = found.get(key)
+                # the master's row first, else the oldest private one (to be promoted)
+                if cur is None or (cur.introduced_by_id is not None and
+                                   (p.introduced_by_id is None or p.pk < cur.pk)):
+                    found[key] = p
+            else:
+                found[key] = _prefer(found.get(key), p, tenant, own_first=False)
+        return found
+
+    found = load()
+    missing = [Publisher(name=wanted[n], introduced_by=tenant) for n in wanted if n not in found]
+    if missing:
+        Publisher.objects.bulk_create(missing, ignore_conflicts=True)
+        found = load()
+    if tenant is None:
+        _promote(list(found.values()), Publisher)
+    return found
 
 
 def products_get_or_create(*, keys: Iterable[ProductKey], tenant: Tenant | None = None,
@@ -68,33 +116,44 @@ def products_get_or_create(*, keys: Iterable[ProductKey], tenant: Tenant | None 
     """Find or create many products by their four columns (set-based: a fixed number of queries).
 
     Publisher names and product columns match case-insensitively; new rows keep the spelling given.
-    Rows a tenant creates carry ``introduced_by=tenant``. ``release_dates`` (by key) sets or updates
-    the release date. The result is keyed by the lower-cased key; the keys of new products are added
-    to ``created``, those whose release date changed to ``changed`` (when given).
+    A tenant sees the master's products and its own; a product it names that is neither is created as
+    its own private row (``introduced_by=tenant``), even when another tenant has a private row of the
+    same identity: that row stays hidden and unchanged, and the ``created`` count is the same as if it
+    did not exist. Where a tenant has its own row and the master one too, its own wins.
+
+    A tenant never writes a shared row: ``release_dates`` update only rows the tenant introduced (new
+    ones included); the date of a shared product is the tenant's amendment
+    (``TenantProductTerms.release_date``, written by the catalog importer). The master (``tenant=None``,
+    staff only) writes master rows and promotes the oldest private row of an identity it names.
+
+    The result is keyed by the lower-cased key; the keys of new products are added to ``created``,
+    those whose release date changed to ``changed`` (when given).
     """
     # Keys without publisher or title cannot name a product; they are left out of the result.
     wanted = {_lower(_key(*k)): _key(*k) for k in keys if _key(*k)[0] and _key(*k)[1]}
     if not wanted:
         return {}
     release_dates = {_lower(_key(*k)): v for k, v in (release_dates or {}).items()}
-    # Publishers
-    names = {k[0]: v[0] for k, v in wanted.items()}
-    pubs = {p.name.lower(): p for p in Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=list(names))}
-    missing = [Publisher(name=names[n], introduced_by=tenant) for n in names if n not in pubs]
-    if missing:
-        Publisher.objects.bulk_create(missing, ignore_conflicts=True)
-        pubs = {p.name.lower(): p for p in Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=list(names))}
-    _claim(pubs.values(), tenant, Publisher)
-    # Products
+    pubs = publishers_get_or_create(names=[v[0] for v in wanted.values()], tenant=tenant)
+
     def load() -> dict[ProductKey, Product]:
         found: dict[ProductKey, Product] = {}
         qs = (Product.objects.select_related("publisher")
-              .filter(publisher__in=list(pubs.values()))
-              .annotate(_t=Lower("title")).filter(_t__in=list({k[1] for k in wanted})))
+              .annotate(_p=Lower("publisher__name"), _t=Lower("title"))
+              .filter(_p__in=list(pubs), _t__in=list({k[1] for k in wanted})))
+        if tenant is not None:
+            qs = qs.filter(Q(introduced_by__isnull=True) | Q(introduced_by=tenant))
         for p in qs:
             key = (p.publisher.name.lower(), p.title.lower(), p.version.lower(), p.edition.lower())
-            if key in wanted:
-                found[key] = p
+            if key not in wanted:
+                continue
+            if tenant is None:
+                cur = found.get(key)
+                if cur is None or (cur.introduced_by_id is not None and
+                                   (p.introduced_by_id is None or p.pk < cur.pk)):
+                    found[key] = p
+            else:
+                found[key] = _prefer(found.get(key), p, tenant, own_first=True)
         return found
 
     products = load()
@@ -109,15 +168,26 @@ def products_get_or_create(*, keys: Iterable[ProductKey], tenant: Tenant | None 
         products = load()
         if created is not None:
             created.update(_lower((p.publisher.name, p.title, p.version, p.edition)) for p in new)
-    _claim(products.values(), tenant, Product)
+    if tenant is None:
+        promote = [p for p in products.values() if p.introduced_by_id is not None]
+        for p in promote:
+            # a promoted product belongs to the master's publisher of its name
+            master_pub = pubs[p.publisher.name.lower()]
+            if p.publisher_id != master_pub.pk:
+                Product.objects.filter(pk=p.pk).update(publisher=master_pub)
+                p.publisher = master_pub
+        _promote(promote, Product)
     dated = []
     for lkey, date in release_dates.items():
         p = products.get(lkey)
-        if p is not None and date is not None and p.release_date != date:
-            p.release_date = date
-            dated.append(p)
-            if changed is not None:
-                changed.add(lkey)
+        if p is None or date is None or p.release_date == date:
+            continue
+        if tenant is not None and p.introduced_by_id != tenant.pk:
+            continue  # a shared row: the importer writes the tenant's amendment instead
+        p.release_date = date
+        dated.append(p)
+        if changed is not None:
+            changed.add(lkey)
     if dated:
         Product.objects.bulk_update(dated, ["release_date"], batch_size=500)
     return products
@@ -127,8 +197,8 @@ def product_get_or_create(*, publisher: str, title: str, version: str, edition: 
                           release_date: dt.date | None = None) -> Product:
     """Find or create one product (and its publisher) by its four columns.
 
-    Created rows carry ``introduced_by=tenant`` so another tenant does not see them; an identity the
-    master or a second tenant names again becomes shared. Raises ``ValueError`` without publisher or title.
+    Created rows carry ``introduced_by=tenant`` so another tenant does not see them (see
+    ``products_get_or_create``). Raises ``ValueError`` without publisher or title.
     """
     key = _key(publisher, title, version, edition)
     if not key[0] or not key[1]:

@@ -110,7 +110,7 @@ class SkuList(CatalogMixin, TenantView):
         if fmt:
             return self.export(skus, fmt)
         page = Paginator(skus, self.per_page).get_page(request.GET.get("page"))
-        products = {p.pk: p for p in Product.objects.filter(pk__in={s.product_id for s in page})
+        products = {p.pk: p for p in selectors.products_visible(tenant=self.tenant).filter(pk__in={s.product_id for s in page})
                     .select_related("publisher")}
         rows = [(s, products.get(s.product_id)) for s in page]
         template = "catalog/sku_list.html#table" if request.htmx else "catalog/sku_list.html"
@@ -122,7 +122,7 @@ class SkuList(CatalogMixin, TenantView):
     def export(self, skus, fmt: str) -> HttpResponse:
         if fmt not in FORMATS:
             return HttpResponse(f"Unknown format {fmt!r}", status=400, content_type="text/plain")
-        products = {p.pk: p for p in Product.objects.filter(pk__in={s.product_id for s in skus})
+        products = {p.pk: p for p in selectors.products_visible(tenant=self.tenant).filter(pk__in={s.product_id for s in skus})
                     .select_related("publisher")}
 
         def data():
@@ -292,7 +292,7 @@ class SkuAutocomplete(TenantView):
         exact = selectors.sku_resolve(tenant=self.tenant, part_number=q) if q else None
         if exact and exact.sku and all(s.part_number != exact.sku.part_number for s in skus):
             skus.insert(0, exact.sku)  # an alias typed in full finds its SKU
-        products = {p.pk: p for p in Product.objects.filter(pk__in={s.product_id for s in skus})
+        products = {p.pk: p for p in selectors.products_visible(tenant=self.tenant).filter(pk__in={s.product_id for s in skus})
                     .select_related("publisher")}
         items = [{"id": s.part_number, "label": f"{s.part_number} – {s.description or products.get(s.product_id, '')}",
                   "part_number": s.part_number, "description": s.description, "product_id": s.product_id,

@@ -11,7 +11,6 @@ import hashlib
 from typing import Any
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
 from catalog.models import Publisher
@@ -46,21 +45,14 @@ def _audit_rows(*, tenant, actor, action: str, objs: list, before: dict[int, dic
 
 
 def publishers_by_name(*, tenant, names: set[str]) -> dict[str, Publisher]:
-    """Publishers by lower-cased name, creating the missing ones as this tenant's (set-based)."""
-    wanted = {n.strip().lower(): n.strip() for n in names if n and n.strip()}
-    if not wanted:
-        return {}
-    found: dict[str, Publisher] = {}
-    for chunk in iter_chunks(sorted(wanted), CHUNK):
-        for p in Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=chunk):
-            found[p.name.lower()] = p
-    missing = [Publisher(name=wanted[n], introduced_by=tenant) for n in wanted if n not in found]
-    if missing:
-        Publisher.objects.bulk_create(missing, ignore_conflicts=True)
-        for chunk in iter_chunks([p.name.lower() for p in missing], CHUNK):
-            for p in Publisher.objects.annotate(_n=Lower("name")).filter(_n__in=chunk):
-                found[p.name.lower()] = p
-    return found
+    """Publishers by lower-cased name as this tenant sees them, creating the missing ones as its own.
+
+    Another tenant's private publisher of the same name is never used (see
+    ``catalog.services.publishers_get_or_create``).
+    """
+    from catalog.services import publishers_get_or_create
+
+    return publishers_get_or_create(names=names, tenant=tenant)
 
 
 CONTRACT_COLUMNS = {

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Metric, Product, Publisher
 from sam.models import TenantModel
+from sam.storage import RandomName
 
 
 class Contract(TenantModel):
@@ -282,7 +283,7 @@ class Document(TenantModel):
     contract = models.ForeignKey(Contract, null=True, blank=True, on_delete=models.CASCADE, related_name="documents")
     entitlement = models.ForeignKey(Entitlement, null=True, blank=True, on_delete=models.CASCADE,
                                     related_name="documents")
-    file = models.FileField(_("file"), upload_to=document_upload_to, max_length=300)
+    file = models.FileField(_("file"), upload_to=RandomName("entitlements"), max_length=300)
     name = models.CharField(_("name"), max_length=300, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")

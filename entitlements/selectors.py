@@ -106,7 +106,10 @@ def components_of(*, tenant: Tenant, entitlement: Entitlement) -> list[Product]:
     from catalog.selectors import bundle_components_effective
 
     ids = bundle_components_effective(tenant=tenant).get(entitlement.product_id, set())
-    return list(Product.objects.filter(pk__in=ids).select_related("publisher").order_by("title", "version"))
+    from catalog.selectors import products_visible
+
+    return list(products_visible(tenant=tenant).filter(pk__in=ids).select_related("publisher")
+                .order_by("title", "version"))
 
 
 def upgrade_chain(*, entitlement: Entitlement, limit: int = 20) -> list[Entitlement]:

@@ -14,7 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
-from catalog.models import Product, ProductTerms, Publisher, Sku, TenantProductTerms, TenantSku
+from catalog.models import ProductTerms, Publisher, Sku, TenantProductTerms, TenantSku
 from entitlements import selectors, services
 from entitlements.forms import (
     ContractForm,
@@ -499,11 +499,11 @@ class SkuAutocomplete(TenantView):
     permission = "entitlements.view"
 
     def get(self, request):
-        from catalog.selectors import skus_search
+        from catalog.selectors import products_visible, skus_search
 
         q = (request.GET.get("q") or request.GET.get("sku") or "").strip()
         found = skus_search(tenant=self.tenant, q=q, limit=20) if q else []
-        products = Product.objects.select_related("publisher").in_bulk({s.product_id for s in found})
+        products = products_visible(tenant=self.tenant).select_related("publisher").in_bulk({s.product_id for s in found})
         if request.GET.get("format") == "json":
             return JsonResponse({"results": [
                 {"sku": s.part_number, "description": s.description, "product_id": s.product_id,
@@ -627,7 +627,7 @@ class DocumentDownloadView(TenantView):
             handle = doc.file.open("rb")
         except (FileNotFoundError, ValueError) as exc:  # missing on disk, or no file at all
             raise Http404("file missing") from exc
-        return FileResponse(handle, as_attachment=True, filename=doc.file.name.rsplit("/", 1)[-1])
+        return FileResponse(handle, as_attachment=True, filename=doc.name or doc.file.name.rsplit("/", 1)[-1])
 
 
 class RepositoriesView(TenantView):

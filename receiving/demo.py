@@ -1,6 +1,6 @@
 """Demo data of receiving inspection: a few weeks of reseller reports for the demo tenants.
 
-Most lines buy master-catalog SKUs (``catalog/data/master/catalog.csv``) and clear at once; the rest
+Most lines buy the demo's catalog SKUs (``catalog/data/demo/catalog.csv``) and clear at once; the rest
 carry the faults clearing staff see every day: the reseller's own part numbers, cost centers that no
 longer exist, typos in requester e-mails, a price in a made-up currency, a line delivered twice.
 """
@@ -18,7 +18,7 @@ from receiving.models import ImportBatch, PurchaseLine
 from receiving.services import receiving_receive
 from sam.models import Tenant
 
-CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "data" / "master" / "catalog.csv"
+CATALOG = Path(__file__).resolve().parent.parent / "catalog" / "data" / "demo" / "catalog.csv"
 SUPPLIERS = ("SoftwareOne", "Bechtle", "Insight", "Crayon")
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sam.models import TenantModel
+from sam.storage import RandomName
 
 
 class BatchSource(models.TextChoices):
@@ -51,7 +52,7 @@ class ImportProfile(TenantModel):
 class ImportBatch(TenantModel):
     source = models.CharField(max_length=16, choices=BatchSource.choices, default=BatchSource.UPLOAD)
     filename = models.CharField(max_length=300, blank=True)
-    file = models.FileField(upload_to="receiving/batches/%Y/%m/", blank=True)
+    file = models.FileField(upload_to=RandomName("receiving/batches"), blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(default=timezone.now)
     actor_label = models.CharField(max_length=150, blank=True, help_text="user, command or API token")

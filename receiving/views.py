@@ -4,10 +4,10 @@ rate, settings and API tokens. Views parse and render; the services in ``receivi
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -316,17 +316,21 @@ class UploadView(ReceivingView):
         if not form.is_valid():
             return self.render("receiving/upload.html", {"form": form, "limit_mb": services.max_file_bytes() / 1048576})
         upload = form.cleaned_data["file"]
+        key = ""
         try:
+            # The size first; then the file is streamed to storage in chunks and only its first rows
+            # are parsed here (the job parses the whole file).
             services.check_file_size(upload.size)
-            data = upload.read()
-            table = read_table(data, kind="procurement", filename=upload.name)
+            key = default_storage.save(f"receiving/pending/{self.tenant.pk}/{uuid.uuid4().hex}", upload)
+            table = read_table(Path(default_storage.path(key)), kind="procurement", filename=upload.name,
+                               max_rows=1)
             if not table.rows:
                 raise ImportFileError(_("The file has a header row but no purchase lines."))
         except ImportFileError as exc:
+            if key:
+                default_storage.delete(key)
             form.add_error("file", str(exc))
             return self.render("receiving/upload.html", {"form": form, "limit_mb": services.max_file_bytes() / 1048576})
-        key = f"receiving/pending/{self.tenant.pk}/{uuid.uuid4().hex}"
-        default_storage.save(key, ContentFile(data))
         request.session[SESSION_UPLOAD] = {"key": key, "filename": upload.name[:300], "tenant": self.tenant.pk,
                                            "profile": form.cleaned_data.get("profile") or ""}
         return HttpResponseRedirect(self.tenant_url("receiving:upload-map"))
@@ -343,14 +347,13 @@ class UploadMapView(ReceivingView):
         pending = request.session.get(SESSION_UPLOAD)
         if not pending or pending.get("tenant") != self.tenant.pk or not default_storage.exists(pending["key"]):
             return None, None
-        with default_storage.open(pending["key"], "rb") as fh:
-            data = fh.read()
-        return pending, data
+        # The page shows the first lines only: the preview never parses the whole file.
+        return pending, Path(default_storage.path(pending["key"]))
 
     def _context(self, pending, data, post=None):
         from receiving.importers import header_mapping, table_rows
 
-        table = read_table(data, kind="procurement", filename=pending["filename"])
+        table = read_table(data, kind="procurement", filename=pending["filename"], max_rows=self.preview_rows)
         profile = ImportProfile.objects.filter(pk=pending.get("profile") or 0).first()
         if post is not None:
             chosen = {i: post.get(f"col-{i}", "") for i in range(len(table.header))}
@@ -370,7 +373,7 @@ class UploadMapView(ReceivingView):
         missing = [c for c in ("sku", "quantity") if c not in mapped]
         return {"pending": pending, "columns": columns, "choices": CANONICAL_CHOICES, "options": options,
                 "preview": [(n, [v.get(c, "") for c in mapped]) for n, v in preview], "mapped": mapped,
-                "missing": missing, "total": len(table.rows), "table": table, "index_map": index_map,
+                "missing": missing, "total": len(table.rows), "more": len(table.rows) > self.preview_rows, "table": table, "index_map": index_map,
                 "profile": profile}
 
     def get(self, request):

@@ -146,7 +146,7 @@ def balance_evaluate(*, tenant: Tenant, as_of: dt.date, repository=None) -> Bala
     positions: set[Position] = set(demands)
     positions.update((lic.product_id, lic.license_model) for lic in licenses)
     products = products_facts(product_ids={p for p, _m in positions}
-                              | {c for comps in catalog.bundles.values() for c in comps})
+                              | {c for comps in catalog.bundles.values() for c in comps}, tenant=tenant)
 
     required = {pos: position_required(by_factor=d.confirmed_by_factor, rounding=catalog.rounding(pos[1]))
                 for pos, d in demands.items()}

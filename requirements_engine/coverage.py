@@ -207,15 +207,21 @@ def catalog_facts(*, tenant: Tenant, product_ids: Iterable[int] | None = None) -
     return facts
 
 
-def products_facts(*, product_ids: Iterable[int]) -> dict[int, ProductFacts]:
-    """Identity of the products (one query)."""
-    from catalog.models import Product
+def products_facts(*, product_ids: Iterable[int], tenant: Tenant | None = None) -> dict[int, ProductFacts]:
+    """Identity of the products (one query; one more for the tenant's own release dates)."""
+    from catalog.models import Product, TenantProductTerms
 
+    ids = set(product_ids)
+    own_dates = {}
+    if tenant is not None and ids:
+        # A tenant's release date of a shared product is its amendment, never the master's row.
+        own_dates = dict(TenantProductTerms.objects.filter(tenant=tenant, product_id__in=ids, release_date__isnull=False)
+                         .values_list("product_id", "release_date"))
     out = {}
-    for p in Product.objects.filter(pk__in=set(product_ids)).values(
+    for p in Product.objects.filter(pk__in=ids).values(
             "id", "publisher_id", "publisher__name", "title", "version", "edition", "version_sort", "release_date"):
         out[p["id"]] = ProductFacts(p["id"], p["publisher_id"], p["publisher__name"], p["title"], p["version"],
-                                    p["edition"], p["version_sort"], p["release_date"])
+                                    p["edition"], p["version_sort"], own_dates.get(p["id"], p["release_date"]))
     return out
 
 

@@ -278,12 +278,14 @@ CHECKLIST = [
 
 def reconciliation(*, tenant: Tenant, publisher, scope: str, as_of: dt.date) -> dict[str, Any]:
     """Everything the team reviews for one publisher (optionally desktop or server software only)."""
-    from catalog.models import Product
+    from catalog.selectors import products_visible
     from entitlements.models import Contract, Entitlement
     from inventory.models import Fingerprint
     from requirements_engine.coverage import catalog_facts
 
-    products = list(Product.objects.filter(publisher=publisher).order_by("title", "version_sort", "edition"))
+    # Only the products this tenant may see: another tenant's private products stay hidden.
+    products = list(products_visible(tenant=tenant).filter(publisher=publisher)
+                    .order_by("title", "version_sort", "edition"))
     ids = [p.id for p in products]
     reqs = Requirement.objects.filter(tenant=tenant, product_id__in=ids)
     server_products = set(reqs.filter(device__role="server").values_list("product_id", flat=True).distinct())

@@ -133,6 +133,8 @@ class AuditPackView(BalanceBase):
     """The auditor's zip: balance, requirements, entitlements with proof, allocation, exemptions."""
 
     permission = "export"
+    # What the pack holds is shown on pages needing these; a role without them gets a 403 here too.
+    also_requires = ("balance.view", "requirements.view", "entitlements.view")
 
     def get(self, request):
         as_of = parse_day(request.GET.get("as_of"), balance_latest_day(tenant=self.tenant) or dt.date.today())
@@ -191,22 +193,22 @@ class ReconciliationView(BalanceBase):
     post_permission = "reconciliation.change"
 
     def _publisher(self, value: str):
-        from catalog.models import Publisher
+        from catalog.selectors import publishers_visible
 
-        if not value.isdigit():
+        if not value.isascii() or not value.isdigit():
             return None
-        publisher = Publisher.objects.filter(pk=int(value)).first()
-        # A publisher another tenant introduced is not visible here.
-        if publisher is None or (publisher.introduced_by_id and publisher.introduced_by_id != self.tenant.pk):
+        if int(value) > 2**63 - 1:
+            raise Http404  # no such id (and no database overflow error)
+        # A publisher another tenant introduced is not visible here: the same 404 as a missing one.
+        publisher = publishers_visible(tenant=self.tenant).filter(pk=int(value)).first()
+        if publisher is None:
             raise Http404
         return publisher
 
     def get(self, request):
-        from django.db.models import Q
+        from catalog.selectors import publishers_visible
 
-        from catalog.models import Publisher
-
-        publishers = Publisher.objects.filter(Q(introduced_by__isnull=True) | Q(introduced_by=self.tenant))
+        publishers = publishers_visible(tenant=self.tenant)
         publisher = self._publisher(request.GET.get("publisher", ""))
         scope_name = request.GET.get("scope", "all")
         if scope_name not in ReconciliationScope.values:

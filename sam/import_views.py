@@ -29,6 +29,9 @@ class ImportView(TenantView):
         return self._page(job=job, kind=request.GET.get("kind", ""))
 
     def post(self, request):
+        too_big = _declared_too_big(request)
+        if too_big:  # refused before the body is parsed or stored
+            return self._page(error=too_big, status=413)
         action = request.POST.get("action", "upload")
         kinds = self._kinds()
         kind_name = request.POST.get("kind", "")
@@ -44,7 +47,8 @@ class ImportView(TenantView):
                 upload = request.FILES.get("file")
                 if upload is None:
                     return self._page(error=_("Choose a file to upload."), kind=kind_name, status=400)
-                token = upload_store(tenant=self.tenant, filename=upload.name, data=upload.read())
+                token = upload_store(tenant=self.tenant, filename=upload.name, chunks=upload.chunks(),
+                                     size=upload.size, kind=kind.name)
                 mapping = {}
             else:
                 mapping = self._manual_mapping(kind, token)
@@ -96,6 +100,20 @@ class ImportView(TenantView):
             "selected_kind": kind, "job": job, "recent_jobs": recent,
             "receiving_upload_url": self._receiving_upload_url(),
         }, status=status)
+
+
+def _declared_too_big(request) -> str:
+    """The message for a request whose declared length is above the largest upload, else ""."""
+    from django.conf import settings
+
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return ""
+    limit = settings.SAM_MAX_UPLOAD_BYTES
+    if length > limit + 1024 * 1024:  # the form fields and multipart framing around the file
+        return _("The file is larger than %(mb).0f MB; split it into smaller files.") % {"mb": limit / 1048576}
+    return ""
 
 
 urlpatterns = [

@@ -136,6 +136,9 @@ class Job(TenantModel):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Last sign of life of the process running the job (claim, progress); a running job without
+    # one for SAM_JOB_STALE_MINUTES is marked failed as interrupted (sam.jobs.job_sweep_stale).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "kind", "state"])]

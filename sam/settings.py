@@ -29,7 +29,8 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 PRODUCTION = os.environ.get("SAM_ENV", "development").lower() == "production"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Off unless set explicitly (``make run`` sets DEBUG=1 for local development).
+DEBUG = env_bool("DEBUG", False)
 _INSECURE_KEY = "django-insecure-development-key-do-not-use-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "" if PRODUCTION else _INSECURE_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
@@ -52,6 +53,45 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SESSION_COOKIE_HTTPONLY = True
     SECURE_REFERRER_POLICY = "same-origin"
+    # The __Host- prefix binds the cookies to this host over HTTPS (no Domain, Path=/, Secure).
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# Cookies and sessions (every mode): the session cookie is never readable by scripts, neither
+# cookie is sent on cross-site sub-requests, and the CSRF token travels in the page (hx-headers),
+# so its cookie needs no script access either.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# A session ends after SAM_SESSION_IDLE_MINUTES without a request (sam/sessions.py) and in any
+# case SAM_SESSION_MAX_HOURS after log-in.
+SAM_SESSION_IDLE_SECONDS = int(os.environ.get("SAM_SESSION_IDLE_MINUTES", "30")) * 60
+SESSION_COOKIE_AGE = int(os.environ.get("SAM_SESSION_MAX_HOURS", "12")) * 3600
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Content security policy (django-csp): scripts and styles from this site only; the few inline
+# <script>/<style> blocks carry the per-response nonce ({{ request.csp_nonce }}). Inline event
+# handlers are not allowed (static/sam/app.js reads data-confirm / data-autosubmit instead).
+# Style *attributes* stay allowed (style-src-attr): they cannot run code.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -64,6 +104,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "template_partials",
+    "csp",
     "axes",
     "sam",
     "catalog",
@@ -74,12 +115,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "sam.health.HealthCheckMiddleware",  # /healthz: before the host check and the HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sam.sessions.IdleSessionTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -107,7 +151,10 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{VAR_DIR / 'sam.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_db, conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_db, conn_max_age=60,
+                                              conn_health_checks=True)}
+# conn_health_checks: a persistent connection that died with a database restart is replaced at the
+# next request instead of failing it (tests/faults/test_postgres_restart.py).
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -156,7 +203,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
-WHITENOISE_USE_FINDERS = DEBUG
+# Outside production the static files are served from the source folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
@@ -186,7 +234,12 @@ CELERY_BEAT_SCHEDULE = {
     "daily-balance-snapshots": {"task": "requirements_engine.tasks.snapshot_all_tenants", "schedule": 24 * 3600},
     "daily-renewal-digest": {"task": "entitlements.tasks.renewal_digest", "schedule": 24 * 3600},
     "daily-entitlement-revalidation": {"task": "entitlements.tasks.revalidate_all", "schedule": 24 * 3600},
+    "sweep-stale-jobs": {"task": "sam.tasks.sweep_stale_jobs", "schedule": 5 * 60},
 }
+# A running job without a heartbeat for this long belongs to a dead worker (sam.jobs.job_sweep_stale).
+SAM_JOB_STALE_MINUTES = float(os.environ.get("SAM_JOB_STALE_MINUTES", "30"))
+# A task a killed worker had taken (acks_late) goes back to the queue after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("SAM_TASK_VISIBILITY_TIMEOUT", "3600"))}
 if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
 
@@ -197,9 +250,16 @@ if os.environ.get("REDIS_URL"):
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 DJANGO_TABLES2_TEMPLATE = "sam/table.html"
 
+# Logs go to stderr; SAM_LOG_FORMAT=json writes one JSON object per line (time, level, logger,
+# message, request id fields if any) for a log collector. See docs/operations.md.
+LOG_FORMAT = os.environ.get("SAM_LOG_FORMAT", "text").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "sam.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "text"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

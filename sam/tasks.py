@@ -26,3 +26,15 @@ def ping(tenant_id: int, job_id: int) -> str:
         if job_claim(job_id=job_id):
             job_finish(job=Job.objects.get(pk=job_id), result={"pong": True}, message="pong")
     return "pong"
+
+
+@shared_task(name="sam.tasks.sweep_stale_jobs")
+def sweep_stale_jobs() -> int:
+    """Beat, every few minutes: running jobs of a dead worker become failed/interrupted."""
+    import datetime as dt
+
+    from django.conf import settings
+
+    from sam.jobs import job_sweep_stale
+
+    return job_sweep_stale(stale_after=dt.timedelta(minutes=settings.SAM_JOB_STALE_MINUTES))

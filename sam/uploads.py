@@ -10,13 +10,14 @@ import datetime as dt
 import re
 import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.text import get_valid_filename
 
-from sam.importing import ImportFileError, Kind, import_file, load_kinds, read_table
+from sam.importing import ImportFileError, Kind, check_size, import_file, load_kinds, read_table
 from sam.jobs import job_create, job_fail, job_finish, job_progress, job_running
 from sam.models import Job, Tenant
 
@@ -29,17 +30,35 @@ def _upload_root(tenant: Tenant) -> Path:
     return Path(settings.MEDIA_ROOT) / "imports" / str(tenant.pk)
 
 
-def upload_store(*, tenant: Tenant, filename: str, data: bytes) -> str:
-    """Write an uploaded file under MEDIA_ROOT and return its token."""
-    if len(data) > settings.SAM_MAX_UPLOAD_BYTES:
-        raise ImportFileError(f"The file is larger than the limit of {settings.SAM_MAX_UPLOAD_BYTES} bytes.")
-    if not data:
+def upload_store(*, tenant: Tenant, filename: str, data: bytes | None = None, chunks: Iterable[bytes] = (),
+                 size: int | None = None, kind: str = "") -> str:
+    """Write an uploaded file under MEDIA_ROOT and return its token.
+
+    The size is checked first (``size``, as the upload declares it), then the file is streamed to
+    disk chunk by chunk and counted again, so nothing bigger than the limit is ever held or kept.
+    """
+    if data is not None:
+        size, chunks = len(data), [data]
+    if size is not None:
+        check_size(size, kind)
+    if size == 0:
         raise ImportFileError("The file is empty.")
     token = secrets.token_hex(16)
     folder = _upload_root(tenant) / token
     folder.mkdir(parents=True, exist_ok=True)
-    name = get_valid_filename(Path(filename or "upload").name) or "upload"
-    (folder / name).write_bytes(data)
+    name = get_valid_filename(Path(filename or "upload").name)[-120:] or "upload"
+    written = 0
+    try:
+        with (folder / name).open("wb") as fh:
+            for chunk in chunks:
+                written += len(chunk)
+                check_size(written, kind)
+                fh.write(chunk)
+        if written == 0:
+            raise ImportFileError("The file is empty.")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return token
 
 
@@ -63,7 +82,8 @@ def upload_preview(*, tenant: Tenant, token: str, kind: Kind, mapping: dict[str,
     """The detected mapping (file header -> canonical column), unknown headers, missing required
     columns and the first rows, as the import page shows them before the run."""
     path = upload_path(tenant=tenant, token=token)
-    table = read_table(path, kind=kind.name, filename=path.name)
+    # Only the first rows are parsed here (the web request); the whole file is parsed by the job.
+    table = read_table(path, kind=kind.name, filename=path.name, max_rows=PREVIEW_ROWS)
     detected, unknown = kind.header_map(table.header)
     chosen = dict(mapping or {})
     columns = []
@@ -82,7 +102,9 @@ def upload_preview(*, tenant: Tenant, token: str, kind: Kind, mapping: dict[str,
         "unknown": [u for u in unknown if u not in chosen],
         "missing": missing,
         "rows": [row + [""] * (len(table.header) - len(row)) for row in table.rows[:PREVIEW_ROWS]],
-        "row_count": len(table.rows),
+        "row_count": len(table.rows[:PREVIEW_ROWS]),
+        "more_rows": len(table.rows) > PREVIEW_ROWS,
+        "size": path.stat().st_size,
     }
 
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
@@ -64,8 +63,5 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("", include("receiving.account_urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_URL is never routed, not even under DEBUG: stored files (contract documents, batch files,
+# uploads) are served only by the tenant-scoped download views that check membership and role.

@@ -28,11 +28,14 @@ class TenantView(LoginRequiredMixin, View):
     """Base of every ``/t/<slug>/`` view: the middleware has entered the scope; this checks the role.
 
     ``permission`` names what the view needs to be reached at all; ``post_permission`` what a POST
-    needs (defaults to ``permission``).
+    needs (defaults to ``permission``). ``also_requires`` names further permissions every request
+    needs, for a view that hands out what other pages show (the audit pack holds the balance, the
+    requirements and the entitlements, so it needs their permissions too).
     """
 
     permission: str = ""
     post_permission: str = ""
+    also_requires: tuple[str, ...] = ()
 
     def dispatch(self, request: HttpRequest, *args, **kwargs):
         kwargs.pop("tenant", None)
@@ -45,8 +48,9 @@ class TenantView(LoginRequiredMixin, View):
             needed = self.post_permission
         if not needed:
             raise PermissionDenied("view declares no permission")
-        if not request.membership.has_perm(needed):
-            raise PermissionDenied(_("the permission “%(perm)s”") % {"perm": needed})
+        missing = [p for p in (needed, *self.also_requires) if not request.membership.has_perm(p)]
+        if missing:
+            raise PermissionDenied(_("the permission “%(perm)s”") % {"perm": ", ".join(missing)})
         self.tenant = request.tenant
         self.membership = request.membership
         return super().dispatch(request, *args, **kwargs)

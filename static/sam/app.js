@@ -24,10 +24,36 @@
       if (!browsing && select.value) select.form.submit();
     });
   });
+  // Behaviours declared in the markup instead of inline handlers, which the content security
+  // policy refuses: data-autosubmit submits its form on change, data-confirm asks first.
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("[data-autosubmit]") && el.form) el.form.submit();
+  });
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest && event.target.closest("button[data-confirm], input[data-confirm]");
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) event.preventDefault();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.matches && form.matches("form[data-confirm]") && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
   // Move focus to content swapped in by htmx when it asks for it (data-focus-after-swap).
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target && event.detail.target.querySelector("[data-focus-after-swap]");
     if (target) target.focus();
+  });
+  // A read-only field (an invitation link) selects itself on focus, for copying.
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("input[data-select-on-focus]")) el.select();
+  });
+  // "Go back" on the error pages: the previous page of this tab when there is one.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-history-back]");
+    if (link && window.history.length > 1) { event.preventDefault(); window.history.back(); }
   });
   // "+ filter": show the chosen filter's field and focus its value.
   document.addEventListener("change", function (event) {

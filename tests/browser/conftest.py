@@ -41,8 +41,10 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    # Playwright's wait_for_function evaluates strings, which the content security policy refuses;
+    # tests/security/test_csp_browser.py drives the pages with the policy enforced.
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 900},
-                                  accept_downloads=True)
+                                  accept_downloads=True, bypass_csp=True)
     context.set_default_timeout(15000)
     page = context.new_page()
     yield page

@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from catalog.demo import MASTER_DIR
+from catalog.demo import DEMO_SKUS, MASTER_DIR
 from catalog.models import LicenseModel, Sku
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,9 @@ def test_import_data_without_tenant_writes_the_master_and_export_data_reads_it_b
     out = StringIO()
     call_command("import_data", "license_models", str(MASTER_DIR / "license_models.csv"), stdout=out)
     call_command("import_data", "catalog", str(MASTER_DIR / "catalog.csv"), stdout=out)
-    assert "0 rejected" in out.getvalue()
+    call_command("import_data", "catalog", str(DEMO_SKUS), stdout=out)
+    summaries = [line for line in out.getvalue().splitlines() if "rejected" in line]
+    assert len(summaries) == 3 and all(" 0 rejected" in line for line in summaries)
     assert LicenseModel.objects.filter(name="Windows Server Per Core").exists()
     assert Sku.objects.get(part_number="9EM-00652").units == 16
     target = tmp_path / "catalog.tsv"

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django_scopes import scope
 
-from catalog.demo import MASTER_DIR, MASTER_KINDS
+from catalog.demo import DEMO_SKUS, MASTER_DIR, MASTER_KINDS
 from catalog.models import Product, TenantLicenseModel, TenantSkuAlias
 from catalog.services import product_get_or_create
 from inventory.models import Device, Fingerprint, Installation
@@ -22,6 +22,7 @@ def url(name, tenant, **kw):
 def master(db):
     for kind in MASTER_KINDS:
         import_file(kind=kind, source=MASTER_DIR / f"{kind}.csv", tenant=None, recompute=False)
+    import_file(kind="catalog", source=DEMO_SKUS, tenant=None, recompute=False)
 
 
 def test_every_catalog_page_renders_for_an_auditor(client, cast, tenant_a, master):
@@ -51,7 +52,9 @@ def test_the_products_list_filters_exports_and_keeps_its_query_count(client, cas
     response = client.get(url("products", tenant_a) + "?title=Windows&title__op=icontains&export=tsv")
     body = b"".join(response.streaming_content).decode()
     lines = body.strip().split("\n")
-    assert len(lines) == 1 + 4  # Windows Server 2019/2022 Standard/Datacenter
+    # Windows Server 2016-2025 Standard/Datacenter (4 x 2), Essentials 2019-2025 (3), Windows Server CAL
+    # 2019-2025 User/Device (3 x 2), SAP GUI for Windows 7.70/8.00 (2): 8 + 3 + 6 + 2 = 19
+    assert len(lines) == 1 + 19
     assert "Windows Server Per Core" in body
 
 
@@ -72,12 +75,16 @@ def test_product_autocomplete_answers_json_and_options_step_by_step(client, cast
     pubs = client.get(url("autocomplete-products", tenant_a) + "?field=publisher&q=micro").json()
     assert [p["label"] for p in pubs] == ["Microsoft"]
     titles = client.get(url("autocomplete-products", tenant_a) + "?field=title&publisher=Microsoft&q=sql").json()
-    assert [t["label"] for t in titles] == ["SQL Server"]
-    versions = client.get(url("autocomplete-products", tenant_a) + "?publisher=Microsoft&title=SQL Server").json()
-    assert [(v["version"], v["edition"]) for v in versions] == [("2019", "Enterprise"), ("2019", "Standard"),
-                                                                ("2022", "Enterprise"), ("2022", "Standard")]
+    assert [t["label"] for t in titles] == ["SQL Server", "SQL Server CAL"]
+    narrowed = "?publisher=Microsoft&title=SQL Server&q="
+    versions = client.get(url("autocomplete-products", tenant_a) + narrowed + "2022").json()
+    assert [(v["version"], v["edition"]) for v in versions] == [
+        ("2022", "Developer"), ("2022", "Enterprise"), ("2022", "Express"), ("2022", "Standard"), ("2022", "Web")]
+    versions = client.get(url("autocomplete-products", tenant_a) + narrowed + "Enterprise").json()
+    assert [v["version"] for v in versions] == ["2016", "2017", "2019", "2022", "2025"]
     html = client.get(url("autocomplete-products", tenant_a) + "?q=visio", HTTP_HX_REQUEST="true").content.decode()
-    assert html.count("<option") == 3 and "Visio LTSC 2021 Professional" in html
+    # Visio LTSC 2016/2019/2021/2024 Standard and Professional (8), Visio Plan 1 and 2 (2), the empty choice (1)
+    assert html.count("<option") == 8 + 2 + 1 and "Visio LTSC 2021 Professional" in html
 
 
 def test_sku_autocomplete_finds_part_numbers_descriptions_and_aliases(client, cast, tenant_a, master):
@@ -97,7 +104,7 @@ def test_classifying_a_fingerprint_needs_catalog_change_and_is_audited(client, c
         device = Device.objects.create(tenant=tenant_a, name="PC-9")
         fp = Fingerprint.objects.create(tenant=tenant_a, publisher="Acme", name="Acme Widget", version="2")
         Installation.objects.create(tenant=tenant_a, device=device, fingerprint=fp)
-    visio = Product.objects.get(title="Visio LTSC", edition="Professional")
+    visio = Product.objects.get(title="Visio LTSC", version="2021", edition="Professional")
     target = url("fingerprint-classify", tenant_a, pk=fp.pk)
     client.force_login(cast["auditor"])
     assert "Acme Widget" in client.get(url("fingerprints", tenant_a)).content.decode()

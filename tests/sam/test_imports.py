@@ -66,7 +66,7 @@ def test_upload_shows_the_detected_mapping_unknown_columns_and_a_preview(client,
     assert [(c["header"], c["canonical"]) for c in preview["columns"]] == [
         ("Number", "code"), ("Comment", "text"), ("Colour", "")]
     assert preview["unknown"] == ["Colour"]
-    assert preview["row_count"] == 15 and len(preview["rows"]) == 10
+    assert preview["more_rows"] and len(preview["rows"]) == 10  # the preview parses the first rows only
     assert preview["rows"][0] == ["1", "row 1", "x"]
     # Nothing was written yet; the file waits under MEDIA_ROOT.
     with scope(tenant=tenant_a):

@@ -161,6 +161,40 @@ def _date(text) -> dt.date | None:
         return None
 
 
+def readonly_sections(form, ent: Entitlement) -> list[dict]:
+    """The editor's sections as label/value pairs for readers: choice labels, yes/no, ISO dates."""
+    import datetime as _dt
+
+    from sam.templatetags.figures import money, quantity
+
+    out = []
+    for section in form.sections():
+        rows = []
+        for f in section["fields"]:
+            if f.is_hidden:
+                continue
+            name = f.name
+            if hasattr(ent, f"get_{name}_display"):
+                value = getattr(ent, f"get_{name}_display")()
+            elif name in ("unit_cost",):
+                value = money(ent.unit_cost, ent.currency)
+            elif name in ("quantity", "units"):
+                value = quantity(getattr(ent, name))
+            elif hasattr(ent, name):
+                value = getattr(ent, name)
+            else:
+                value = f.value()
+            if isinstance(value, bool):
+                value = _("yes") if value else _("no")
+            elif isinstance(value, _dt.date):
+                value = value.isoformat()
+            elif isinstance(value, (list, tuple)):
+                value = ", ".join(str(v) for v in value)
+            rows.append((f.label, "—" if value in (None, "") else value))
+        out.append({"anchor": section["anchor"], "title": section["title"], "rows": rows})
+    return out
+
+
 class EditorMixin:
     """Shared by the New and Edit pages: the form, the SKU lock, the summary and the save."""
 
@@ -248,6 +282,10 @@ class EditorMixin:
                 "key_form": LicenseKeyForm(), "document_form": DocumentForm(),
                 "convert_form": ConvertForm(prefix="convert", initial={"metric": ent.metric or "core", "units": 1}),
             })
+        if ent.pk and not ctx["can_change"]:
+            # Readers (auditors) get a read-only page, not an editor without a Save button.
+            ctx["readonly_sections"] = readonly_sections(form, ent)
+            return self.render("entitlements/detail.html", ctx, status=status)
         return self.render("entitlements/editor.html", ctx, status=status)
 
     def save(self, request, entitlement: Entitlement, kind: str):

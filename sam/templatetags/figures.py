@@ -83,3 +83,9 @@ def figure(value, kind: str = "") -> str:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return quantity(value)
     return EMPTY if value is None else str(value)
+
+
+@register.filter
+def kpi_value(panel: dict) -> str:
+    """A dashboard figure formatted by the panel's optional ``kind`` (text values stay as given)."""
+    return figure(panel.get("value"), panel.get("kind", "") or "")

@@ -53,3 +53,19 @@ def test_save_or_publish_on_an_empty_form_creates_nothing(client, cast, tenant_a
     assert "nothing was saved" in " ".join(response.context["form"].errors["sku"])
     with scope(tenant=tenant_a):
         assert not Entitlement.objects.exists()
+
+
+def test_auditors_get_a_read_only_page_not_an_editor(client, cast, tenant_a):
+    from tests.entitlements.test_views import make
+
+    ent = make(tenant_a, cast["admin"], identifier="RO-1", quantity=3, unit_cost=Decimal("1200"), currency="EUR")
+    client.force_login(cast["auditor"])
+    response = client.get(url("edit", tenant_a, pk=ent.pk))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="entitlement-detail"' in page and 'id="entitlement-form"' not in page
+    assert "<input" not in page.split('id="entitlement-detail"')[1]  # no form fields at all
+    assert "RO-1" in page and "3,600.00 EUR" in page  # cost 3 × 1 × 1,200.00
+    # A license manager still gets the editor.
+    client.force_login(cast["license_manager"])
+    assert 'id="entitlement-form"' in client.get(url("edit", tenant_a, pk=ent.pk)).content.decode()

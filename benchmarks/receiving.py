@@ -9,6 +9,12 @@ lines_per_second, cpu_seconds (this process's CPU time for the run: comparable o
 queue_page_ms (the clearing queue's first page, median of 5) and queue_summary_ms (its counters,
 loaded after the list), the load average, and, unless --no-full-queue, the same two timings for a
 second tenant where all N lines wait. Each run uses fresh tenants, so it can be repeated on one database.
+
+    ... benchmarks/receiving.py --workspace --lines 100000 --tenants 50
+
+times the clearing workspace instead: N waiting lines spread over T tenants, one clerk with the
+clearing role in all of them; prints workspace_page_ms (the first page, median of 5),
+workspace_summary_ms (its figures, loaded after the list) and the same for one tenant filtered.
 """
 from __future__ import annotations
 
@@ -126,7 +132,12 @@ def main() -> int:
     parser.add_argument("--faulty", type=float, default=0.1, help="share of faulty lines (default 0.1)")
     parser.add_argument("--chunk", type=int, default=2000)
     parser.add_argument("--no-full-queue", action="store_true", help="skip the all-waiting queue measurement")
+    parser.add_argument("--workspace", action="store_true",
+                        help="time the cross-tenant clearing workspace with N waiting lines over --tenants tenants")
+    parser.add_argument("--tenants", type=int, default=50)
     args = parser.parse_args()
+    if args.workspace:
+        return workspace(args)
 
     call_command("migrate", verbosity=0)
     from receiving.services import receiving_receive
@@ -172,6 +183,59 @@ def main() -> int:
         out["queue_waiting_lines"] = staged.waiting
         out["queue_page_ms_full"] = queue_ms(client, full.slug)
         out["queue_summary_ms_full"] = queue_ms(client, full.slug, "summary/")
+    print(json.dumps(out))
+    return 0
+
+
+def workspace(args) -> int:
+    """N waiting lines over T tenants, a clerk in all of them; time the workspace's first page."""
+    call_command("migrate", verbosity=0)
+    from receiving.services import receiving_receive
+    from sam.models import Role
+    from sam.services import membership_grant, tenant_create
+
+    run = f"{int(time.time()) % 10_000_000}"
+    parts = master_catalog(run)
+    user, _ = get_user_model().objects.get_or_create(username=f"bench-clerk-{run}")
+    lines = rows(args.lines, parts, 0.0)
+    per = max(1, args.lines // args.tenants)
+    start = time.perf_counter()
+    tenants = []
+    for t in range(args.tenants):
+        tenant, _ = tenant_create(slug=f"bench-ws-{run}-{t}")
+        membership_grant(tenant=tenant, user=user, role=Role.CLEARING)
+        tenants.append(tenant)
+        # Unknown part numbers: every line waits (in a tenant with no organisation data at all).
+        chunk = [(n, {**v, "sku": f"UNKNOWN-{n % 500}"}) for n, v in lines[t * per:(t + 1) * per]]
+        with scope(tenant=tenant):
+            receiving_receive(tenant=tenant, actor="benchmark", rows=chunk, source="command",
+                              filename="bench-waiting.csv", chunk_size=args.chunk, recompute=False)
+    staged_seconds = time.perf_counter() - start
+    analyze()
+    client = Client()
+    client.force_login(user)
+
+    cpu: dict[str, float] = {}
+
+    def median_ms(url: str) -> float:
+        """Median wall time of 5 requests; the median CPU time of this process goes into ``cpu``."""
+        client.get(url)
+        times, cpu_times = [], []
+        for _ in range(5):
+            t0, c0 = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu_times.append((time.process_time() - c0) * 1000)
+            assert response.status_code == 200, response.status_code
+        cpu[url] = round(statistics.median(cpu_times), 1)
+        return round(statistics.median(times), 1)
+
+    out = {"workspace_lines": per * args.tenants, "tenants": args.tenants, "staged_seconds": round(staged_seconds, 1),
+           "workspace_page_ms": median_ms("/receiving/workspace/"),
+           "workspace_page_cpu_ms": cpu["/receiving/workspace/"],
+           "workspace_summary_ms": median_ms("/receiving/workspace/summary/"),
+           "workspace_one_tenant_ms": median_ms(f"/receiving/workspace/?tenant={tenants[-1].slug}"),
+           "database": connection.vendor, "load_average": round(os.getloadavg()[0], 1)}
     print(json.dumps(out))
     return 0
 

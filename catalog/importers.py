@@ -730,3 +730,62 @@ def import_bundles(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResult:
             status = ups.apply()
             _count(result, (status[k] for k in keys))
     return _finish(result, tenant=tenant, actor=actor, kind="bundles")
+
+
+# --- SKU aliases ----------------------------------------------------------------------------------
+
+
+@register_kind("sku_aliases", master=True, required=("alias", "sku"), columns={
+    "alias": ("reseller part number", "supplier part number", "reseller sku", "alias part number"),
+    "sku": ("catalog sku", "part number", "mpn", "manufacturer part number"),
+    "supplier": ("reseller", "vendor"),
+}, description="SKU aliases: a reseller's part number that means a catalog SKU, optionally only for one supplier. "
+               "Without --tenant the clearing service's alias library (every tenant, below its own aliases).")
+def import_sku_aliases(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResult:
+    """Create or update aliases by (alias, supplier), ignoring case; the SKU must be in the catalog.
+
+    Without a tenant this writes the alias library (master SKUs only); with one, that tenant's aliases.
+    Waiting purchase lines are checked again through ``catalog.aliases.aliases_changed``.
+    """
+    from catalog.aliases import _supplier_key, aliases_changed
+    from catalog.models import SkuAlias, TenantSkuAlias
+
+    result = ImportResult(kind="sku_aliases")
+    model, fixed, existing = _layer(tenant, SkuAlias, TenantSkuAlias)
+    touched: list[str] = []
+
+    def parse(row):
+        values = {"alias": _required(row, "alias"), "part_number": _required(row, "sku"),
+                  "supplier": (row.get("supplier") or "").strip()[:200]}
+        if len(values["alias"]) > 100:
+            raise RowError("alias.too_long", "the alias has more than 100 characters", "alias")
+        if normalise_part_number(values["alias"]) == normalise_part_number(values["part_number"]):
+            raise RowError("alias.self", "a part number cannot be an alias of itself", "alias")
+        return values
+
+    for chunk in iter_chunks(rows, CHUNK):
+        parsed = _parse_rows(chunk, result, parse)
+        targets = skus_effective_many(tenant=tenant, part_numbers=[v["part_number"] for _n, v in parsed])
+        good = []
+        for row_no, v in parsed:
+            sku = targets.get(normalise_part_number(v["part_number"]))
+            if sku is None:
+                result.reject(row_no, "sku.unknown", f"{v['part_number']!r} is not a SKU of the catalog", "sku")
+                continue
+            good.append((row_no, {**v, "part_number": sku.part_number}))
+        if not good:
+            continue
+        with transaction.atomic():
+            names = sorted({v["alias"].upper() for _n, v in good})
+            ups = Upsert(model, key=lambda o: (normalise_part_number(o.alias), _supplier_key(o.supplier)),
+                         fields=["alias", "part_number", "supplier"], fixed=fixed,
+                         existing=existing.annotate(_a=Upper("alias")).filter(_a__in=names))
+            keys = [ups.add(v) for _n, v in good]
+            status = ups.apply()
+            _count(result, (status[k] for k in keys))
+            touched += [v["alias"] for (_n, v), k in zip(good, keys, strict=True) if status[k] != "unchanged"]
+    result = _finish(result, tenant=tenant, actor=actor, kind="sku_aliases")
+    result.extra["affects_engine"] = False  # aliases only translate incoming purchase lines
+    if touched:
+        aliases_changed(tenant=tenant, aliases=sorted(set(touched)), actor=actor)
+    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sam.models import Tenant, TenantModel
@@ -222,14 +223,24 @@ class SkuBase(models.Model):
 
 
 class SkuAliasBase(models.Model):
+    """A reseller's part number that means a catalog SKU.
+
+    With ``supplier`` set the alias applies only to lines from that supplier (compared ignoring case);
+    empty means every supplier. The master table is the clearing service's alias library, which every
+    tenant uses below its own aliases (``catalog.selectors.sku_resolve_lines``).
+    """
+
     alias = models.CharField(max_length=100)
     part_number = models.CharField(max_length=100, help_text="the catalog SKU it means")
+    supplier = models.CharField(max_length=200, blank=True, default="",
+                                help_text="only for lines from this supplier; empty = any supplier")
+    created_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.alias} → {self.part_number}"
+        return f"{self.alias} → {self.part_number}" + (f" ({self.supplier})" if self.supplier else "")
 
 
 class BundleComponentBase(models.Model):
@@ -312,8 +323,10 @@ class Sku(SkuBase):
 
 
 class SkuAlias(SkuAliasBase):
+    """The service-level alias library (see ``catalog.aliases``)."""
+
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["alias"], name="skualias_unique")]
+        constraints = [models.UniqueConstraint(fields=["alias", "supplier"], name="skualias_unique")]
 
 
 class BundleComponent(BundleComponentBase):
@@ -368,7 +381,7 @@ class TenantSku(SkuBase, TenantModel):
 
 class TenantSkuAlias(SkuAliasBase, TenantModel):
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant", "alias"], name="t_skualias_unique")]
+        constraints = [models.UniqueConstraint(fields=["tenant", "alias", "supplier"], name="t_skualias_unique")]
 
 
 class TenantBundleComponent(BundleComponentBase, TenantModel):

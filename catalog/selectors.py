@@ -241,50 +241,74 @@ class SkuResolution:
     via_alias: bool = False
     ambiguous: bool = False
     alias: str = ""
+    alias_source: str = ""  # "tenant" (the tenant's own alias) or "library" (the service's alias library)
 
 
 def sku_resolve_many(*, tenant: Tenant | None, part_numbers: Iterable[str]) -> dict[str, SkuResolution]:
     """Resolve many part numbers at once (a fixed number of queries per 900 distinct inputs).
 
     The result is keyed by the input text as given. Matching is case-insensitive and trims spaces.
-    A direct part number wins over an alias; a tenant's alias wins over the master's alias of the same
+    A direct part number wins over an alias; a tenant's alias wins over the library's alias of the same
     name. ``ambiguous`` is set (and ``sku`` left empty) when the text matches several SKUs, directly or
-    through an alias.
+    through an alias. Aliases limited to one supplier do not apply here (no supplier is known); see
+    :func:`sku_resolve_lines`.
     """
     inputs = list(dict.fromkeys(part_numbers))
-    keys = sorted({normalise_part_number(p) for p in inputs if normalise_part_number(p)})
-    aliases: dict[str, list[str]] = {}  # normalised alias -> target part numbers (normalised)
-    alias_text: dict[str, str] = {}
-    master_alias: dict[str, list[tuple[str, str]]] = {}
-    tenant_alias: dict[str, list[tuple[str, str]]] = {}
+    found = sku_resolve_lines(tenant=tenant, pairs=[(text, "") for text in inputs])
+    return {text: found[(text, "")] for text in inputs}
+
+
+def sku_resolve_lines(*, tenant: Tenant | None,
+                      pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], SkuResolution]:
+    """Resolve (part number, supplier) pairs of purchase lines at once, keyed by the pair as given.
+
+    Precedence, first match wins: the catalog part number itself; the tenant's alias for this
+    supplier; the tenant's alias for any supplier; the library's alias for this supplier; the
+    library's alias for any supplier. Suppliers compare ignoring case and surrounding spaces.
+    A fixed number of queries per 900 distinct part numbers.
+    """
+    inputs = list(dict.fromkeys(pairs))
+    keys = sorted({normalise_part_number(p) for p, _s in inputs if normalise_part_number(p)})
+    # normalised alias -> normalised supplier ("" = any) -> target part numbers, per layer
+    layers_alias: dict[str, dict[str, dict[str, list[tuple[str, str]]]]] = {"tenant": {}, "library": {}}
     for chunk in _chunks(keys):
         for a in SkuAlias.objects.annotate(_a=Upper("alias")).filter(_a__in=chunk):
-            master_alias.setdefault(normalise_part_number(a.alias), []).append((a.alias, a.part_number))
+            (layers_alias["library"].setdefault(normalise_part_number(a.alias), {})
+             .setdefault(_supplier_key(a.supplier), []).append((a.alias, a.part_number)))
         if tenant is not None:
             for a in TenantSkuAlias.objects.filter(tenant=tenant).annotate(_a=Upper("alias")).filter(_a__in=chunk):
-                tenant_alias.setdefault(normalise_part_number(a.alias), []).append((a.alias, a.part_number))
-    master_alias.update(tenant_alias)
-    for key, rows in master_alias.items():
-        aliases[key] = sorted({normalise_part_number(target) for _a, target in rows})
-        alias_text[key] = rows[0][0]
-    wanted = sorted(set(keys) | {t for targets in aliases.values() for t in targets})
+                (layers_alias["tenant"].setdefault(normalise_part_number(a.alias), {})
+                 .setdefault(_supplier_key(a.supplier), []).append((a.alias, a.part_number)))
+    wanted = sorted(set(keys) | {normalise_part_number(t) for layer in layers_alias.values() for per in layer.values()
+                                 for rows in per.values() for _a, t in rows})
     layers = _sku_layers(tenant=tenant, keys=wanted)
 
-    out: dict[str, SkuResolution] = {}
-    for text in inputs:
+    out: dict[tuple[str, str], SkuResolution] = {}
+    for text, supplier in inputs:
         key = normalise_part_number(text)
         direct = layers.get(key, [])
         if direct:
-            out[text] = SkuResolution(sku=direct[0] if len(direct) == 1 else None, ambiguous=len(direct) > 1)
+            out[(text, supplier)] = SkuResolution(sku=direct[0] if len(direct) == 1 else None, ambiguous=len(direct) > 1)
             continue
-        targets = aliases.get(key, [])
+        rows, source = [], ""
+        for source in ("tenant", "library"):
+            per = layers_alias[source].get(key, {})
+            rows = per.get(_supplier_key(supplier), []) if supplier.strip() else []
+            rows = rows or per.get("", [])
+            if rows:
+                break
+        if not rows:
+            out[(text, supplier)] = SkuResolution(sku=None)
+            continue
+        targets = sorted({normalise_part_number(t) for _a, t in rows})
         hits = [s for t in targets for s in layers.get(t, [])]
-        if not hits:
-            out[text] = SkuResolution(sku=None, via_alias=bool(targets), alias=alias_text.get(key, ""))
-            continue
-        out[text] = SkuResolution(sku=hits[0] if len(hits) == 1 else None, via_alias=True,
-                                  ambiguous=len(hits) > 1, alias=alias_text.get(key, ""))
+        out[(text, supplier)] = SkuResolution(sku=hits[0] if len(hits) == 1 else None, via_alias=True,
+                                              ambiguous=len(hits) > 1, alias=rows[0][0], alias_source=source)
     return out
+
+
+def _supplier_key(supplier: str) -> str:
+    return " ".join((supplier or "").split()).lower()
 
 
 def sku_resolve(*, tenant: Tenant | None, part_number: str) -> SkuResolution:
@@ -298,16 +322,18 @@ class AliasData:
     part_number: str
     is_tenant: bool
     pk: int = 0
+    supplier: str = ""
 
 
 def aliases_effective(*, tenant: Tenant | None) -> list[AliasData]:
-    """All SKU aliases (a tenant's alias hides the master's alias of the same name)."""
-    out = {normalise_part_number(a.alias): AliasData(a.alias, a.part_number, False, a.pk)
-           for a in SkuAlias.objects.all()}
+    """All SKU aliases (a tenant's alias hides the library's alias of the same name and supplier)."""
+    out = {(normalise_part_number(a.alias), _supplier_key(a.supplier)):
+           AliasData(a.alias, a.part_number, False, a.pk, a.supplier) for a in SkuAlias.objects.all()}
     if tenant is not None:
         for a in TenantSkuAlias.objects.filter(tenant=tenant):
-            out[normalise_part_number(a.alias)] = AliasData(a.alias, a.part_number, True, a.pk)
-    return sorted(out.values(), key=lambda a: a.alias.lower())
+            out[(normalise_part_number(a.alias), _supplier_key(a.supplier))] = AliasData(
+                a.alias, a.part_number, True, a.pk, a.supplier)
+    return sorted(out.values(), key=lambda a: (a.alias.lower(), a.supplier.lower()))
 
 
 # --- editions, processors ------------------------------------------------------------------------

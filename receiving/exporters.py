@@ -30,3 +30,18 @@ def export_receiving(*, tenant, as_of: dt.date, params: dict) -> ExportData:
     if params.get("batch"):
         qs = qs.filter(batch_id=params["batch"])
     return ExportData(header=HEADER, rows=_rows(qs), title="receiving")
+
+
+QUEUE_HEADER = ("tenant", "line", *CANONICAL, "status", "reasons", "messages", "assigned_to", "batch", "row",
+                "received_at")
+
+
+def queue_rows(qs) -> Iterator[list[Any]]:
+    """Rows of the clearing queue's export: the current (corrected) values and the reasons, as the clerk
+    sees them, for the filtered lines only (``qs`` selects ``tenant`` and ``assigned_to``)."""
+    for line in qs.order_by("id").iterator(2000):
+        values = line.values or {}
+        yield [line.tenant.slug, line.pk, *(values.get(c, "") for c in CANONICAL), line.status,
+               line.reason_codes.strip(","), "; ".join(r.get("message", "") for r in line.reasons or []),
+               line.assigned_to.username if line.assigned_to_id else "", line.batch_id, line.row_number,
+               line.received_at.date() if line.received_at else ""]

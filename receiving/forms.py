@@ -31,6 +31,63 @@ class RejectForm(forms.Form):
 class AliasForm(forms.Form):
     alias = forms.CharField(label=_("Part number as received"), max_length=100)
     part_number = forms.CharField(label=_("Catalog SKU"), max_length=100)
+    scope = forms.ChoiceField(label=_("Learn it"), required=False, initial="tenant",
+                              choices=[("tenant", _("for this customer")), ("library", _("for all customers"))])
+    supplier = forms.CharField(label=_("Only for lines from supplier"), required=False, max_length=200)
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or "tenant"
+
+
+class BulkForm(forms.Form):
+    """A bulk action on ticked lines or on all lines matching the queue's filters (``query``)."""
+
+    action = forms.ChoiceField(label=_("Action"), choices=[
+        ("reject", _("Reject")), ("recheck", _("Check again")), ("contract", _("Set contract")),
+        ("cost_center", _("Set cost center")), ("assign", _("Assign to")), ("unassign", _("Release"))])
+    value = forms.CharField(label=_("Value or note"), required=False, max_length=500)
+    assignee = forms.CharField(label=_("Clerk"), required=False, max_length=150)
+    selected = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    all_matching = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = self.data.getlist("selected") if hasattr(self.data, "getlist") else []
+        self.fields["selected"].choices = [(v, v) for v in data if str(v).isdigit()]
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("all_matching") and not cleaned.get("selected"):
+            raise forms.ValidationError(_("Tick lines, or choose all matching lines."))
+        action, value = cleaned.get("action"), (cleaned.get("value") or "").strip()
+        if action in ("reject", "contract", "cost_center") and not value:
+            raise forms.ValidationError(_("Give the note or the value for this action."))
+        if action == "assign" and not cleaned.get("assignee"):
+            raise forms.ValidationError(_("Choose the clerk to assign the lines to."))
+        return cleaned
+
+
+class EntryForm(forms.Form):
+    """Manual entry of one purchase (text as in a file: the same validation reads it)."""
+
+    sku = forms.CharField(label=_("Part number"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, max_length=300)
+    publisher = forms.CharField(label=_("Publisher"), required=False, max_length=200)
+    quantity = forms.CharField(label=_("Quantity"), max_length=40)
+    unit_price = forms.CharField(label=_("Unit price"), required=False, max_length=40)
+    currency = forms.CharField(label=_("Currency"), required=False, max_length=10)
+    supplier = forms.CharField(label=_("Supplier"), required=False, max_length=200)
+    po_number = forms.CharField(label=_("PO number"), required=False, max_length=100)
+    po_line = forms.CharField(label=_("PO line"), required=False, max_length=32)
+    order_date = forms.CharField(label=_("Order date"), required=False, max_length=40)
+    invoice_number = forms.CharField(label=_("Invoice number"), required=False, max_length=100)
+    invoice_date = forms.CharField(label=_("Invoice date"), required=False, max_length=40)
+    contract_number = forms.CharField(label=_("Contract"), required=False, max_length=100)
+    cost_center = forms.CharField(label=_("Cost center"), required=False, max_length=64)
+    requester_email = forms.CharField(label=_("Requester e-mail"), required=False, max_length=254)
+    start_date = forms.CharField(label=_("Start date"), required=False, max_length=40)
+    end_date = forms.CharField(label=_("End date"), required=False, max_length=40)
 
 
 class CostCenterForm(forms.Form):
@@ -70,6 +127,9 @@ class SettingsForm(forms.Form):
                                   required=False)
     default_currency = forms.CharField(label=_("Currency when neither line nor profile gives one"), required=False,
                                        max_length=3)
+    require_cost_center = forms.BooleanField(label=_("Every line must name a cost center"), required=False)
+    clear_within_days = forms.IntegerField(label=_("Ageing target: lines are cleared within this many working days"),
+                                           required=False, min_value=1, max_value=365)
 
 
 class TokenForm(forms.Form):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate, Upper
 from django.utils import timezone
 
@@ -25,6 +25,8 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 
 @dataclass
 class QueueFilters:
+    """The queue's filters, read from the query string; the page, the export and "all matching" share them."""
+
     reason: str = ""
     batch: int | None = None
     supplier: str = ""
@@ -32,6 +34,9 @@ class QueueFilters:
     sku: str = ""
     min_age_days: int | None = None
     status: str = LineStatus.WAITING
+    assigned: str = ""  # "me", "none", "any" or "" (any)
+    breached: bool = False
+    tenant: str = ""  # the workspace's tenant filter (a slug)
 
     @classmethod
     def from_query(cls, params: Any) -> QueueFilters:
@@ -42,15 +47,30 @@ class QueueFilters:
                 return None
 
         status = params.get("status", LineStatus.WAITING)
+        assigned = params.get("assigned", "").strip()
         return cls(reason=params.get("reason", "").strip(), batch=number("batch"),
                    supplier=params.get("supplier", "").strip(), publisher=params.get("publisher", "").strip(),
                    sku=params.get("sku", "").strip(), min_age_days=number("age"),
-                   status=status if status in LineStatus.values else LineStatus.WAITING)
+                   status=status if status in LineStatus.values else LineStatus.WAITING,
+                   assigned=assigned if assigned in ("me", "none") else "",
+                   breached=params.get("breached", "") in ("1", "on", "true", "yes"),
+                   tenant=params.get("tenant", "").strip())
 
 
-def queue_lines(*, tenant: Tenant, filters: QueueFilters) -> QuerySet[PurchaseLine]:
+def queue_lines(*, tenant: Tenant, filters: QueueFilters, user: Any = None) -> QuerySet[PurchaseLine]:
     """Lines of the queue (waiting by default), oldest first, filtered in SQL."""
-    qs = PurchaseLine.objects.filter(status=filters.status)
+    return _filtered(PurchaseLine.objects.all(), filters=filters, tenants=[tenant], user=user)
+
+
+def _filtered(qs: QuerySet[PurchaseLine], *, filters: QueueFilters, tenants: list[Tenant],
+              user: Any = None) -> QuerySet[PurchaseLine]:
+    qs = qs.filter(status=filters.status)
+    if filters.assigned == "me" and user is not None:
+        qs = qs.filter(assigned_to=user)
+    elif filters.assigned == "none":
+        qs = qs.filter(assigned_to__isnull=True)
+    if filters.breached:
+        qs = qs.filter(breach_condition(tenants=tenants))
     if filters.reason:
         qs = qs.filter(reason_codes__contains=f",{filters.reason},")
     if filters.batch:
@@ -198,3 +218,146 @@ def my_queues(*, user) -> list[dict[str, Any]]:
                     per[tenant_id][code] += n
     return [{"tenant": t, "waiting": totals[t.pk], "reasons": per[t.pk].most_common()}
             for t in sorted(tenants, key=lambda t: t.name)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Service levels and the cross-tenant workspace
+
+
+def clear_within_days(tenant: Tenant) -> int | None:
+    """The tenant's ageing target: waiting lines are cleared within this many working days (or None)."""
+    value = tenant.setting("receiving_clear_within_days", None)
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def breach_cutoff(*, days: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment ``days`` working days (Monday to Friday) before ``now``.
+
+    A line received before it has waited more than ``days`` working days: the target is breached.
+    Public holidays are not known and count as working days.
+    """
+    moment = now or timezone.now()
+    left = days
+    while left > 0:
+        moment -= dt.timedelta(days=1)
+        if moment.weekday() < 5:
+            left -= 1
+    return moment
+
+
+def breach_condition(*, tenants: list[Tenant], now: dt.datetime | None = None) -> Q:
+    """Waiting lines older than their own tenant's ageing target (tenants without a target: none)."""
+    cond = Q(pk__in=[])
+    for tenant in tenants:
+        days = clear_within_days(tenant)
+        if days:
+            cond |= Q(tenant_id=tenant.pk, received_at__lt=breach_cutoff(days=days, now=now))
+    return cond & Q(status=LineStatus.WAITING)
+
+
+def workspace_tenants(*, user: Any, perm: str = "receiving.view") -> list[Tenant]:
+    """The tenants where ``user`` holds ``perm``, by name: the only ones the workspace shows or changes."""
+    from sam.models import Membership
+
+    if not getattr(user, "is_authenticated", False):
+        return []
+    members = Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name")
+    return [m.tenant for m in members if m.has_perm(perm)]
+
+
+def workspace_tenants_for(*, user: Any) -> tuple[list[Tenant], list[Tenant]]:
+    """(tenants where ``user`` reads receiving, tenants where they change it), with one query."""
+    from sam.models import Membership
+
+    if not getattr(user, "is_authenticated", False):
+        return [], []
+    members = list(Membership.objects.filter(user=user).select_related("tenant").order_by("tenant__name"))
+    return ([m.tenant for m in members if m.has_perm("receiving.view")],
+            [m.tenant for m in members if m.has_perm("receiving.change")])
+
+
+def workspace_lines(*, tenants: list[Tenant], filters: QueueFilters, user: Any) -> QuerySet[PurchaseLine]:
+    """The workspace's lines across ``tenants`` (call inside ``scope(tenant=tenants)``), oldest first.
+
+    ``filters.tenant`` narrows to one of them by slug; a slug outside ``tenants`` matches nothing.
+    """
+    chosen = [t for t in tenants if not filters.tenant or t.slug == filters.tenant]
+    qs = PurchaseLine.objects.filter(tenant__in=[t.pk for t in chosen])
+    return _filtered(qs, filters=filters, tenants=chosen, user=user)
+
+
+def workspace_figures(*, tenants: list[Tenant], user: Any) -> dict[str, int]:
+    """The workspace's counters in one aggregate: waiting, mine, unassigned, breached, cleared today by me."""
+    if not tenants:
+        return {"waiting": 0, "mine": 0, "unassigned": 0, "breached": 0, "cleared_today": 0}
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    waiting = Q(status=LineStatus.WAITING)
+    row = PurchaseLine.objects.filter(tenant__in=[t.pk for t in tenants]).filter(
+        waiting | Q(transferred_at__gte=today, cleared_by=user) | Q(rejected_at__gte=today, rejected_by=user)
+    ).aggregate(
+        waiting=Count("id", filter=waiting),
+        mine=Count("id", filter=waiting & Q(assigned_to=user)),
+        unassigned=Count("id", filter=waiting & Q(assigned_to__isnull=True)),
+        breached=Count("id", filter=breach_condition(tenants=tenants)),
+        cleared_today=Count("id", filter=Q(transferred_at__gte=today, cleared_by=user)
+                            | Q(rejected_at__gte=today, rejected_by=user)),
+    )
+    return {k: row[k] or 0 for k in ("waiting", "mine", "unassigned", "breached", "cleared_today")}
+
+
+def breaches(*, tenants: list[Tenant]) -> list[dict[str, Any]]:
+    """Per tenant with an ageing target: the target, the waiting lines past it and the oldest one."""
+    with_target = [t for t in tenants if clear_within_days(t)]
+    if not with_target:
+        return []
+    rows = {r["tenant_id"]: r for r in PurchaseLine.objects.filter(tenant__in=[t.pk for t in with_target])
+            .filter(breach_condition(tenants=with_target)).values("tenant_id")
+            .annotate(n=Count("id"), oldest=Min("received_at")).order_by()}
+    return [{"tenant": t, "days": clear_within_days(t), "breached": rows.get(t.pk, {}).get("n", 0),
+             "oldest": rows.get(t.pk, {}).get("oldest")} for t in with_target]
+
+
+def throughput(*, tenants: list[Tenant], since: dt.datetime) -> list[dict[str, Any]]:
+    """Per tenant and clerk since ``since``: lines cleared (transferred by them) and rejected by them,
+    with the tenant's lines still waiting and past target. Two grouped queries and one aggregate."""
+    from django.contrib.auth import get_user_model
+
+    if not tenants:
+        return []
+    ids = [t.pk for t in tenants]
+    per: dict[tuple[int, int | None], dict[str, int]] = {}
+    for tenant_id, user_id, n in (PurchaseLine.objects.filter(tenant__in=ids, transferred_at__gte=since)
+                                  .values_list("tenant_id", "cleared_by").annotate(n=Count("id")).order_by()):
+        per.setdefault((tenant_id, user_id), {"cleared": 0, "rejected": 0})["cleared"] += n
+    for tenant_id, user_id, n in (PurchaseLine.objects.filter(tenant__in=ids, rejected_at__gte=since)
+                                  .values_list("tenant_id", "rejected_by").annotate(n=Count("id")).order_by()):
+        per.setdefault((tenant_id, user_id), {"cleared": 0, "rejected": 0})["rejected"] += n
+    users = {u.pk: u for u in get_user_model().objects.filter(pk__in={u for _t, u in per if u})}
+    by_tenant = {t.pk: t for t in tenants}
+    return sorted(({"tenant": by_tenant[t], "user": users.get(u), **counts} for (t, u), counts in per.items()),
+                  key=lambda r: (r["tenant"].name, -(r["cleared"] + r["rejected"])))
+
+
+def tenant_clerks(*, tenant: Tenant) -> list[Any]:
+    """The users who may clear this tenant's lines (hold ``receiving.change``), by username."""
+    from sam.models import Membership
+
+    return [m.user for m in Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__username")
+            if m.has_perm("receiving.change")]
+
+
+def workspace_sku_groups(*, tenants: list[Tenant], limit: int = 20) -> list[dict[str, Any]]:
+    """Per tenant and part number: waiting lines failing on an unknown or ambiguous part number, with
+    the supplier and a line to map it from (one grouped query)."""
+    if not tenants:
+        return []
+    by_id = {t.pk: t for t in tenants}
+    rows = (PurchaseLine.objects.filter(tenant__in=list(by_id), status=LineStatus.WAITING)
+            .filter(Q(reason_codes__contains=",sku.unknown,") | Q(reason_codes__contains=",sku.ambiguous,"))
+            .values("tenant_id", "sku").annotate(n=Count("id"), line=Min("id"), supplier=Min("supplier"))
+            .order_by("-n", "sku", "tenant_id")[:limit])
+    return [{"tenant": by_id[r["tenant_id"]], "sku": r["sku"], "lines": r["n"], "line": r["line"],
+             "supplier": r["supplier"] or ""} for r in rows]

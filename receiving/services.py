@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
@@ -27,7 +28,7 @@ from django_scopes import scopes_disabled
 from receiving.models import ApiToken, ImportBatch, ImportProfile, LineStatus, PurchaseLine
 from receiving.validation import CANONICAL, DOWNGRADABLE, Checked, Options, Rules, check_lines, fingerprint
 from sam.audit import audit_record, snapshot
-from sam.bulk import bulk_insert
+from sam.bulk import insert_values
 from sam.importing import ImportFileError, iter_chunks
 from sam.models import Tenant
 
@@ -116,7 +117,8 @@ def receiving_receive(
     for row_no, values in rows:
         clean = {k: ("" if values.get(k) is None else str(values.get(k)).strip()) for k in CANONICAL if k in values}
         base = fingerprint(clean)
-        prepared.append((row_no, clean, fingerprint(clean, occurrences[base])))
+        nth = occurrences[base]
+        prepared.append((row_no, clean, base if nth == 0 else fingerprint(clean, nth)))
         occurrences[base] += 1
     known = _existing_fingerprints([p for _r, _c, p in prepared])
     fresh = [p for p in prepared if p[2] not in known]
@@ -139,30 +141,41 @@ def receiving_receive(
     result.batch = batch
     seen: dict = {}
     done = 0
+    user = actor if hasattr(actor, "username") else None
     for chunk in iter_chunks(fresh, chunk_size):
         with transaction.atomic():
             checked = check_lines(tenant=tenant, items=[(None, values, options) for _r, values, _p in chunk],
                                   rules=rules, seen=seen)
-            lines = [
-                PurchaseLine(tenant=tenant, batch=batch, row_number=row_no, raw=values, values=dict(values),
-                             fingerprint=fp, **_outcome_fields(c))
-                for (row_no, values, fp), c in zip(chunk, checked, strict=False)
-            ]
-            bulk_insert(PurchaseLine, lines)
-            pairs = [(line, c) for line, c in zip(lines, checked, strict=False) if c.passes and c.entitlement is not None]
-            result.entitlement_ids += _transfer(tenant=tenant, actor=actor, pairs=pairs, rules=rules)
-        result.created += len(lines)
-        result.transferred += len(pairs)
-        for line, c in zip(lines, checked, strict=False):
-            if not (c.passes and c.entitlement is not None):
+            # New lines are written once, in their final state: a clean line is inserted as transferred
+            # (nobody else can see it before this transaction commits, so there is nothing to claim).
+            now = timezone.now()
+            rows, passing = [], []
+            for (row_no, values, fp), c in zip(chunk, checked, strict=True):
+                fields = _outcome_fields(c)
+                ok = c.passes and c.entitlement is not None
+                if ok:
+                    fields.update(status=LineStatus.TRANSFERRED, transferred_at=now,
+                                  cleared_by_id=user.pk if user else None)
+                passing.append(ok)
+                rows.append({"tenant_id": tenant.pk, "batch_id": batch.pk, "row_number": row_no, "raw": values,
+                             "values": dict(values), "fingerprint": fp, "received_at": now, **fields})
+            ids = insert_values(PurchaseLine, rows)
+            result.entitlement_ids += _create_entitlements(
+                tenant=tenant, actor=actor, rules=rules,
+                rows=[{**c.entitlement, "purchase_line_id": pk}
+                      for pk, c, ok in zip(ids, checked, passing, strict=True) if ok])
+        result.created += len(rows)
+        for (row_no, _values, _fp), pk, c, ok in zip(chunk, ids, checked, passing, strict=True):
+            if ok:
+                result.transferred += 1
+            else:
                 result.waiting += 1
                 for issue in c.errors:
                     result.reasons[issue.code] += 1
                     if len(result.errors) < 500:
-                        result.errors.append(f"Row {line.row_number}, {issue.column}: {issue.code} – {issue.message}")
-            result.line_outcomes.append({"row": line.row_number, "id": line.pk,
-                                         "status": LineStatus.TRANSFERRED if c.passes and c.entitlement else
-                                         LineStatus.WAITING,
+                        result.errors.append(f"Row {row_no}, {issue.column}: {issue.code} – {issue.message}")
+            result.line_outcomes.append({"row": row_no, "id": pk,
+                                         "status": LineStatus.TRANSFERRED if ok else LineStatus.WAITING,
                                          "reasons": [i.as_dict() for i in c.errors],
                                          "warnings": [i.as_dict() for i in c.notes]})
         done += len(chunk)
@@ -203,8 +216,6 @@ def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine,
     """
     if not pairs:
         return []
-    from entitlements.services import entitlements_create_many
-
     ids = [line.pk for line, _c in pairs]
     claimed: set[int] = set()
     for chunk in iter_chunks(ids, IN_CHUNK):
@@ -213,16 +224,30 @@ def _transfer(*, tenant: Tenant, actor: Any, pairs: Sequence[tuple[PurchaseLine,
     pairs = [(line, c) for line, c in pairs if line.pk in claimed]
     if not pairs:
         return []
-    rows = [{**c.entitlement, "purchase_line": line} for line, c in pairs]
-    # One recompute per receive/revalidate run (see _recompute_after), not one per chunk.
-    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft,
-                                       recompute=False)
+    created = _create_entitlements(tenant=tenant, actor=actor, rules=rules,
+                                   rows=[{**c.entitlement, "purchase_line_id": line.pk} for line, c in pairs])
     now = timezone.now()
+    user = actor if hasattr(actor, "username") else None
     for chunk in iter_chunks([line.pk for line, _c in pairs], IN_CHUNK):
         PurchaseLine.objects.filter(id__in=chunk).update(status=LineStatus.TRANSFERRED, transferred_at=now,
-                                                         reasons=[], reason_codes="")
+                                                         reasons=[], reason_codes="", cleared_by=user)
     for line, _c in pairs:
         line.status, line.transferred_at, line.reasons, line.reason_codes = LineStatus.TRANSFERRED, now, [], ""
+        line.cleared_by = user
+    return created
+
+
+def _create_entitlements(*, tenant: Tenant, actor: Any, rules: Rules, rows: list[dict[str, Any]]) -> list[int]:
+    """Hand clean lines' entitlement rows to the entitlements service (the only writer of entitlements).
+
+    One recompute per receive/revalidate run (see ``_recompute_after``), not one per chunk.
+    """
+    if not rows:
+        return []
+    from entitlements.services import entitlements_create_many
+
+    created = entitlements_create_many(tenant=tenant, actor=actor, rows=rows, publish=not rules.as_draft,
+                                       recompute=False)
     return [e.pk for e in created]
 
 
@@ -331,98 +356,242 @@ def line_correct(*, line: PurchaseLine, actor: Any, changes: dict[str, str]) -> 
     return line
 
 
-def lines_set_cost_center(*, tenant: Tenant, actor: Any, line_ids: Iterable[int], cost_center: str) -> ReceiveResult:
-    """Give the selected waiting lines one cost center (a bulk correction, audited per line)."""
-    code = (cost_center or "").strip()
-    ids = list(PurchaseLine.objects.filter(id__in=list(line_ids), status=LineStatus.WAITING).values_list("id", flat=True))
+def lines_set_value(*, tenant: Tenant, actor: Any, line_ids: Iterable[int], column: str, value: str,
+                    note: str = "") -> ReceiveResult:
+    """Give the selected waiting lines one value of ``column`` (a bulk correction, audited per line),
+    then check them again; those that now pass are transferred."""
+    if column not in CANONICAL:
+        raise ValueError(f"{column!r} is not a column of a purchase line")
+    code = (value or "").strip()
+    ids = _waiting_ids(line_ids)
     with transaction.atomic():
         lines = list(PurchaseLine.objects.select_for_update().filter(id__in=ids))
+        changed = []
         for line in lines:
-            before = line.values.get("cost_center", "")
+            before = line.values.get(column, "")
             if before == code:
                 continue
-            line.values = {**line.values, "cost_center": code}
+            line.values = {**line.values, column: code}
+            changed.append(line)
             audit_record(tenant=tenant, actor=actor, action="receiving.line.corrected", obj=line,
-                         before={"cost_center": before}, after={"cost_center": code}, note="bulk: set cost center")
-        PurchaseLine.objects.bulk_update(lines, ["values"], batch_size=500)
+                         before={column: before}, after={column: code}, note=note or f"bulk: set {column}")
+        PurchaseLine.objects.bulk_update(changed, ["values"], batch_size=500)
         return receiving_revalidate(tenant=tenant, actor=actor, line_ids=ids)
+
+
+def lines_set_cost_center(*, tenant: Tenant, actor: Any, line_ids: Iterable[int], cost_center: str) -> ReceiveResult:
+    """Give the selected waiting lines one cost center (see :func:`lines_set_value`)."""
+    return lines_set_value(tenant=tenant, actor=actor, line_ids=line_ids, column="cost_center", value=cost_center,
+                           note="bulk: set cost center")
+
+
+def _waiting_ids(line_ids: Iterable[int]) -> list[int]:
+    """The waiting lines among ``line_ids`` in the active scope (others' ids simply do not exist)."""
+    wanted = sorted({int(i) for i in line_ids})
+    found: list[int] = []
+    for chunk in iter_chunks(wanted, IN_CHUNK):
+        found += PurchaseLine.objects.filter(id__in=chunk, status=LineStatus.WAITING).values_list("id", flat=True)
+    return sorted(found)
 
 
 def line_reject(*, line: PurchaseLine, actor: Any, note: str) -> PurchaseLine:
     """Reject a waiting line for good: it stays (as evidence) but leaves the queue and never transfers."""
     if line.status != LineStatus.WAITING:
         raise NotWaiting(_("Only waiting lines can be rejected."))
-    note = (note or "").strip()
-    if not note:
-        raise ValueError(_("Say why the line is rejected."))
-    with transaction.atomic():
-        before = snapshot(line, ["status", "rejection_note"])
-        line.status = LineStatus.REJECTED
-        line.rejected_at = timezone.now()
-        line.rejected_by = actor if hasattr(actor, "username") else None
-        line.rejection_note = note[:500]
-        line.save(update_fields=["status", "rejected_at", "rejected_by", "rejection_note", "updated_at"])
-        audit_record(tenant=line.tenant, actor=actor, action="receiving.line.rejected", obj=line, before=before,
-                     after=snapshot(line, ["status", "rejection_note"]))
-        # A rejected line no longer counts as received before: its duplicates may pass now.
-        twins = PurchaseLine.objects.filter(status=LineStatus.WAITING).filter(
-            Q(po_number=line.po_number, po_line=line.po_line) if line.po_number and line.po_line else
-            Q(invoice_number=line.invoice_number) if line.invoice_number else Q(pk__in=[]))
-        twin_ids = list(twins.filter(reason_codes__contains=",duplicate.").values_list("id", flat=True))
-        if twin_ids:
-            receiving_revalidate(tenant=line.tenant, actor=actor, line_ids=twin_ids)
+    lines_reject(tenant=line.tenant, actor=actor, line_ids=[line.pk], note=note)
+    line.refresh_from_db()
     return line
 
 
-def _alias_create(*, tenant: Tenant, actor: Any, alias: str, part_number: str):
-    """Create the tenant alias through the catalog's service when it offers one, else through the model."""
-    try:
-        from catalog import services as catalog_services
-    except ImportError:
-        catalog_services = None
-    for name in ("sku_alias_create", "tenant_sku_alias_create", "alias_create"):
-        func = getattr(catalog_services, name, None) if catalog_services else None
-        if func is not None:
-            return func(tenant=tenant, actor=actor, alias=alias, part_number=part_number)
-    from catalog.models import TenantSkuAlias
+def lines_reject(*, tenant: Tenant, actor: Any, line_ids: Iterable[int], note: str) -> int:
+    """Reject the selected waiting lines for good (a note is required), audited per line.
 
-    existing = TenantSkuAlias.objects.annotate(_a=Upper("alias")).filter(_a=alias.upper()).first()
-    if existing is not None:
-        before = snapshot(existing)
-        existing.part_number = part_number
-        existing.save(update_fields=["part_number"])
-        audit_record(tenant=tenant, actor=actor, action="catalog.sku_alias.updated", obj=existing, before=before,
-                     after=snapshot(existing))
-        return existing
-    created = TenantSkuAlias.objects.create(tenant=tenant, alias=alias, part_number=part_number)
-    audit_record(tenant=tenant, actor=actor, action="catalog.sku_alias.created", obj=created, after=snapshot(created))
-    return created
-
-
-def sku_alias_map(*, tenant: Tenant, actor: Any, alias: str, part_number: str) -> ReceiveResult:
-    """Map an unknown part number to a catalog SKU for this tenant and clear every line waiting on it.
-
-    The alias is stored as a tenant SKU alias (the catalog reads it from then on); every waiting line
-    that carries the part number is validated again, and those that now pass are transferred.
+    They stay as evidence but leave the queue and never transfer. Lines held back as duplicates of
+    them are checked again, since a rejected line no longer counts as received. Returns the count.
     """
-    from catalog.selectors import sku_resolve_many
+    note = (note or "").strip()
+    if not note:
+        raise ValueError(_("Say why the line is rejected."))
+    ids = _waiting_ids(line_ids)
+    if not ids:
+        return 0
+    user = actor if hasattr(actor, "username") else None
+    with transaction.atomic():
+        now = timezone.now()
+        keys = []
+        for chunk in iter_chunks(ids, IN_CHUNK):
+            lines = list(PurchaseLine.objects.select_for_update().filter(id__in=chunk, status=LineStatus.WAITING))
+            for line in lines:
+                audit_record(tenant=tenant, actor=actor, action="receiving.line.rejected", obj=line,
+                             before={"status": line.status, "rejection_note": line.rejection_note},
+                             after={"status": LineStatus.REJECTED, "rejection_note": note[:500]})
+                keys.append((line.po_number, line.po_line, line.invoice_number))
+            PurchaseLine.objects.filter(id__in=[line.pk for line in lines]).update(
+                status=LineStatus.REJECTED, rejected_at=now, rejected_by=user, rejection_note=note[:500],
+                reason_codes="", updated_at=now)
+        # A rejected line no longer counts as received before: its duplicates may pass now.
+        pos = sorted({po for po, pl, _i in keys if po and pl})
+        invoices = sorted({inv for po, pl, inv in keys if inv and not (po and pl)})
+        twins = PurchaseLine.objects.filter(status=LineStatus.WAITING, reason_codes__contains=",duplicate.")
+        cond = Q(pk__in=[])
+        if pos:
+            cond |= Q(po_number__in=pos)
+        if invoices:
+            cond |= Q(invoice_number__in=invoices)
+        twin_ids = list(twins.filter(cond).values_list("id", flat=True))
+        if twin_ids:
+            receiving_revalidate(tenant=tenant, actor=actor, line_ids=twin_ids)
+    return len(ids)
+
+
+def lines_assign(*, tenant: Tenant, actor: Any, line_ids: Iterable[int], assignee: Any | None) -> int:
+    """Give the selected waiting lines to a clerk (``assignee=None`` releases them); one audit row.
+
+    The assignee must hold ``receiving.change`` in this tenant. Returns the number of lines changed.
+    """
+    from sam.models import Membership
+
+    if assignee is not None:
+        member = Membership.objects.filter(tenant=tenant, user=assignee).first()
+        if member is None or not member.has_perm("receiving.change"):
+            raise ValueError(_("%(u)s does not clear this tenant's lines.") % {"u": assignee})
+    ids = _waiting_ids(line_ids)
+    target = assignee.pk if assignee is not None else None
+    with transaction.atomic():
+        changed = 0
+        for chunk in iter_chunks(ids, IN_CHUNK):
+            changed += (PurchaseLine.objects.filter(id__in=chunk).exclude(assigned_to_id=target) if target else
+                        PurchaseLine.objects.filter(id__in=chunk, assigned_to__isnull=False)).update(
+                assigned_to_id=target, assigned_at=timezone.now() if target else None)
+        if changed:
+            audit_record(tenant=tenant, actor=actor, action="receiving.lines.assigned", object_type="receiving.purchaseline",
+                         object_repr=_("%(n)d lines") % {"n": changed},
+                         after={"assigned_to": str(assignee) if assignee else None, "lines": changed,
+                                "ids": ids[:200]})
+    return changed
+
+
+BULK_ACTIONS = ("reject", "recheck", "contract", "cost_center", "assign", "unassign")
+
+
+def lines_bulk(*, tenant: Tenant, actor: Any, action: str, line_ids: Iterable[int], value: str = "",
+               assignee: Any | None = None) -> dict[str, int]:
+    """One bulk action on waiting lines of one tenant; the queue and the workspace both call this.
+
+    ``reject`` (``value`` is the note), ``recheck``, ``contract`` / ``cost_center`` (``value`` is
+    the new value), ``assign`` (``assignee``), ``unassign``. Returns counts for the message:
+    ``lines`` acted on and ``transferred``.
+    """
+    ids = _waiting_ids(line_ids)
+    if action == "reject":
+        return {"lines": lines_reject(tenant=tenant, actor=actor, line_ids=ids, note=value), "transferred": 0}
+    if action == "recheck":
+        result = receiving_revalidate(tenant=tenant, actor=actor, line_ids=ids)
+        return {"lines": result.read, "transferred": result.transferred}
+    if action in ("contract", "cost_center"):
+        column = "contract_number" if action == "contract" else "cost_center"
+        result = lines_set_value(tenant=tenant, actor=actor, line_ids=ids, column=column, value=value,
+                                 note=f"bulk: set {column}")
+        return {"lines": result.read, "transferred": result.transferred}
+    if action == "assign":
+        if assignee is None:
+            raise ValueError(_("Choose the clerk to assign the lines to."))
+        return {"lines": lines_assign(tenant=tenant, actor=actor, line_ids=ids, assignee=assignee), "transferred": 0}
+    if action == "unassign":
+        return {"lines": lines_assign(tenant=tenant, actor=actor, line_ids=ids, assignee=None), "transferred": 0}
+    raise ValueError(f"unknown bulk action {action!r}")
+
+
+def line_enter(*, tenant: Tenant, actor: Any, values: dict[str, str]) -> ReceiveResult:
+    """Manual entry: one purchase that never passed through procurement, into receiving inspection.
+
+    The same path as a file's line (a batch of its own, source ``manual``): the same validation, and
+    a clean line transfers at once while a faulty one waits in the queue with its reasons.
+    """
+    from receiving.models import BatchSource
+
+    clean = {k: ("" if values.get(k) is None else str(values[k]).strip()) for k in CANONICAL if k in values}
+    if not any(clean.values()):
+        raise ValueError(_("Enter at least the part number and the quantity."))
+    return receiving_receive(tenant=tenant, actor=actor, rows=[(1, clean)], source=BatchSource.MANUAL,
+                             filename=_("manual entry"))
+
+
+class AliasScope:
+    TENANT = "tenant"  # for this customer: the tenant's own alias
+    LIBRARY = "library"  # for all customers: the service's alias library
+
+
+def sku_alias_map(*, tenant: Tenant, actor: Any, alias: str, part_number: str, scope: str = AliasScope.TENANT,
+                  supplier: str = "") -> ReceiveResult:
+    """Map an unknown part number to a catalog SKU and clear every line waiting on it.
+
+    ``scope`` ``tenant`` stores the tenant's own alias ("for this customer"); ``library`` stores it
+    in the service's alias library ("for all customers"), which needs the library permission
+    (``catalog.aliases.alias_library_can_edit``) and then clears the lines waiting on it in every
+    tenant. The catalog's alias service writes and audits the alias; this tenant's audit also records
+    the mapping. Returns what happened in this tenant.
+    """
+    from catalog.aliases import AliasError, alias_library_can_edit, sku_alias_save
 
     alias, part_number = (alias or "").strip(), (part_number or "").strip()
     if not alias or not part_number:
         raise ValueError(_("Give the part number and the catalog SKU it means."))
-    target = sku_resolve_many(tenant=tenant, part_numbers=[part_number]).get(part_number)
-    if target is None or target.sku is None or target.via_alias:
-        raise ValueError(_("“%(p)s” is not a SKU of the catalog.") % {"p": part_number})
-    if alias.upper() == target.sku.part_number.upper():
-        raise ValueError(_("A part number cannot be an alias of itself."))
+    if scope not in (AliasScope.TENANT, AliasScope.LIBRARY):
+        raise ValueError(f"unknown alias scope {scope!r}")
+    if scope == AliasScope.LIBRARY and not alias_library_can_edit(user=actor):
+        raise PermissionDenied(_("Only the clearing service's managers may add to the alias library."))
     with transaction.atomic():
-        _alias_create(tenant=tenant, actor=actor, alias=alias, part_number=target.sku.part_number)
-        ids = list(PurchaseLine.objects.filter(status=LineStatus.WAITING).annotate(_s=Upper("sku"))
-                   .filter(_s=alias.upper()).values_list("id", flat=True))
-        audit_record(tenant=tenant, actor=actor, action="receiving.sku.mapped", object_type="catalog.tenantskualias",
-                     object_repr=f"{alias} → {target.sku.part_number}", before={"sku": alias},
-                     after={"sku": target.sku.part_number, "lines": len(ids)})
-        return receiving_revalidate(tenant=tenant, actor=actor, line_ids=ids)
+        try:
+            row = sku_alias_save(tenant=tenant if scope == AliasScope.TENANT else None, actor=actor, alias=alias,
+                                 part_number=part_number, supplier=supplier, audit_tenant=tenant, notify=False)
+        except AliasError as exc:
+            raise ValueError(str(exc)) from exc
+        ids = _lines_waiting_on(aliases=[alias])
+        audit_record(tenant=tenant, actor=actor, action="receiving.sku.mapped", object_type=row._meta.label_lower,
+                     object_id=str(row.pk), object_repr=f"{alias} → {row.part_number}", before={"sku": alias},
+                     after={"sku": row.part_number, "lines": len(ids), "scope": scope, "supplier": supplier})
+        result = receiving_revalidate(tenant=tenant, actor=actor, line_ids=ids)
+    if scope == AliasScope.LIBRARY:
+        receiving_aliases_changed(tenant=None, aliases=[alias], actor=actor, skip=tenant)
+    return result
+
+
+def _lines_waiting_on(*, aliases: Iterable[str]) -> list[int]:
+    wanted = sorted({a.strip().upper() for a in aliases if a and a.strip()})
+    if not wanted:
+        return []
+    return list(PurchaseLine.objects.filter(status=LineStatus.WAITING).annotate(_s=Upper("sku"))
+                .filter(_s__in=wanted).values_list("id", flat=True))
+
+
+def receiving_aliases_changed(*, tenant: Tenant | None, aliases: list[str], actor: Any,
+                              skip: Tenant | None = None) -> int:
+    """Check the lines waiting on changed aliases again (a tenant's, or the library's in every tenant).
+
+    Registered with ``catalog.aliases.alias_listeners``. For the library, the tenants with such lines
+    are found with one named, unscoped query; each is then checked inside its own scope. Returns the
+    number of lines transferred.
+    """
+    from django_scopes import scope as tenant_scope
+
+    if tenant is not None:
+        targets = [tenant]
+    else:
+        wanted = sorted({a.strip().upper() for a in aliases if a and a.strip()})
+        with scopes_disabled():  # which tenants have lines waiting on a library alias
+            tenant_ids = set(PurchaseLine.objects.filter(status=LineStatus.WAITING).annotate(_s=Upper("sku"))
+                             .filter(_s__in=wanted).values_list("tenant_id", flat=True).distinct())
+        targets = list(Tenant.objects.filter(pk__in=tenant_ids).order_by("pk"))
+    transferred = 0
+    for target in targets:
+        if skip is not None and target.pk == skip.pk:
+            continue
+        with tenant_scope(tenant=target):
+            ids = _lines_waiting_on(aliases=aliases)
+            if ids:
+                transferred += receiving_revalidate(tenant=target, actor=actor, line_ids=ids).transferred
+    return transferred
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,8 +731,10 @@ def import_profile_save(*, tenant: Tenant, actor: Any, name: str, mapping: dict[
 
 
 def receiving_settings_update(*, tenant: Tenant, actor: Any, warnings: Iterable[str], require_contract: bool,
-                              as_draft: bool, default_currency: str = "") -> Tenant:
-    """Choose which checks only warn, whether a contract is required, and whether transfers are drafts.
+                              as_draft: bool, default_currency: str = "", require_cost_center: bool | None = None,
+                              clear_within_days: int | None | str = "keep") -> Tenant:
+    """Choose which checks only warn, whether a contract or a cost center is required, whether transfers
+    are drafts, and the ageing target (lines cleared within N working days; ``None`` = no target).
 
     Waiting lines are checked again under the new settings. Returns the updated tenant.
     """
@@ -578,6 +749,12 @@ def receiving_settings_update(*, tenant: Tenant, actor: Any, warnings: Iterable[
         "receiving_transfer_as_draft": bool(as_draft),
         "receiving_default_currency": currency,
     }
+    if require_cost_center is not None:
+        new["receiving_require_cost_center"] = bool(require_cost_center)
+    if clear_within_days != "keep":
+        if clear_within_days is not None and not (1 <= int(clear_within_days) <= 365):
+            raise ValueError(_("The ageing target is between 1 and 365 working days."))
+        new["receiving_clear_within_days"] = int(clear_within_days) if clear_within_days is not None else None
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
         before = {k: (tenant.settings or {}).get(k) for k in new}

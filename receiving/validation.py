@@ -60,6 +60,8 @@ REASONS: dict[str, tuple[str, Any, Any]] = {
     "contract.outside_term": ("contract", _("Ordered outside the contract term"),
                               _("The order date lies outside the contract's start and end date.")),
     "cost_center.unknown": ("organisation", _("Unknown cost center"), _("No cost center has this code.")),
+    "cost_center.missing": ("organisation", _("No cost center"),
+                            _("This tenant requires a cost center on every line.")),
     "email.malformed": ("organisation", _("Malformed e-mail"), _("The requester's e-mail address is not valid.")),
     "email.unknown": ("organisation", _("Unknown requester"), _("No person has this e-mail address.")),
     "email.inactive": ("organisation", _("Inactive requester"), _("The requester is no longer active.")),
@@ -110,13 +112,15 @@ class Rules:
     warnings: frozenset[str] = frozenset()
     require_contract: bool = False
     as_draft: bool = False
+    require_cost_center: bool = False
 
     @classmethod
     def for_tenant(cls, tenant: Tenant) -> Rules:
         chosen = set(tenant.setting("receiving_warnings", []) or [])
         return cls(warnings=frozenset(c for c in chosen if c in DOWNGRADABLE),
                    require_contract=bool(tenant.setting("receiving_require_contract", False)),
-                   as_draft=bool(tenant.setting("receiving_transfer_as_draft", False)))
+                   as_draft=bool(tenant.setting("receiving_transfer_as_draft", False)),
+                   require_cost_center=bool(tenant.setting("receiving_require_cost_center", False)))
 
 
 @dataclass
@@ -236,13 +240,14 @@ class ChunkContext:
 
     def __init__(self, *, tenant: Tenant, parsed: Sequence[dict[str, Any]]):
         from catalog.models import Product
-        from catalog.selectors import sku_resolve_many
+        from catalog.selectors import sku_resolve_lines
         from entitlements.models import Contract
         from inventory.models import CostCenter, Person
         from receiving.models import LineStatus, PurchaseLine
 
-        skus = sorted({p["sku"] for p in parsed if p["sku"]})
-        self.skus = sku_resolve_many(tenant=tenant, part_numbers=skus) if skus else {}
+        pairs = sorted({(p["sku"], p["supplier"]) for p in parsed if p["sku"]})
+        # (part number, supplier) -> resolution: an alias may hold for one supplier only.
+        self.skus = sku_resolve_lines(tenant=tenant, pairs=pairs) if pairs else {}
         product_ids = {r.sku.product_id for r in self.skus.values() if r.sku is not None}
         self.product_publisher: dict[int, tuple[int, str]] = {
             pid: (pub_id, name) for pid, pub_id, name in
@@ -294,7 +299,7 @@ def check_lines(*, tenant: Tenant, items: Sequence[tuple[int | None, dict[str, A
         issues = list(issues)
         me = line_id if line_id is not None else object()  # a new line: equal to nothing else
         sku_text = p["sku"]
-        resolution = ctx.skus.get(sku_text) if sku_text else None
+        resolution = ctx.skus.get((sku_text, p["supplier"])) if sku_text else None
         sku = resolution.sku if resolution is not None else None
         if not sku_text:
             issues.append(Issue("sku.missing", "sku", _("The line has no part number.")))
@@ -304,8 +309,10 @@ def check_lines(*, tenant: Tenant, items: Sequence[tuple[int | None, dict[str, A
             issues.append(Issue("sku.unknown", "sku", _("“%(s)s” is not in the catalog.") % {"s": sku_text[:100]}))
         else:
             if resolution.via_alias:
-                issues.append(Issue("sku.alias", "sku", _("“%(a)s” was read as catalog SKU %(s)s.")
-                                    % {"a": sku_text[:100], "s": sku.part_number}, INFO))
+                message = (_("“%(a)s” was read as catalog SKU %(s)s (alias library).")
+                           if resolution.alias_source == "library" else
+                           _("“%(a)s” was read as catalog SKU %(s)s."))
+                issues.append(Issue("sku.alias", "sku", message % {"a": sku_text[:100], "s": sku.part_number}, INFO))
             if (sku.license_type in ("subscription", "maintenance") and not sku.term_months
                     and not (p["start_date"] and p["end_date"])):
                 issues.append(Issue("sku.term_missing", "start_date",
@@ -342,6 +349,8 @@ def check_lines(*, tenant: Tenant, items: Sequence[tuple[int | None, dict[str, A
                                         % {"d": day, "n": contract.number, "s": contract.start_date or "…",
                                            "e": contract.end_date or "…"}))
 
+        if not p["cost_center"] and rules.require_cost_center:
+            issues.append(Issue("cost_center.missing", "cost_center", _("The line names no cost center.")))
         if p["cost_center"] and p["cost_center"].upper() not in ctx.cost_centers:
             issues.append(Issue("cost_center.unknown", "cost_center",
                                 _("No cost center has the code “%(c)s”.") % {"c": p["cost_center"][:64]}))

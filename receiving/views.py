@@ -8,19 +8,23 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from catalog.aliases import alias_library_can_edit
 from receiving import selectors, services
 from receiving.forms import (
     CANONICAL_CHOICES,
     AliasForm,
+    BulkForm,
     CostCenterForm,
+    EntryForm,
     LineFixForm,
     MappingOptionsForm,
     RejectForm,
@@ -36,6 +40,7 @@ from sam.models import Job
 from sam.views import TenantView
 
 PAGE_SIZE = 50
+EXPORT_FORMATS = ("tsv", "csv", "xlsx")
 COUNT_CAP = 10_000
 SESSION_UPLOAD = "receiving_upload"
 
@@ -65,7 +70,8 @@ class ReceivingView(TenantView):
     def render(self, template: str, context: dict | None = None, **kwargs):
         ctx = {"section": self.section, "sku_autocomplete": sku_autocomplete_url(self.tenant.slug), "perm": {
             name.replace(".", "_"): self.can(name)
-            for name in ("imports.run", "receiving.change", "settings.manage", "api.manage", "audit.view")}}
+            for name in ("receiving.upload", "receiving.change", "settings.manage", "api.manage", "audit.view",
+                         "export")}}
         ctx.update(context or {})
         return super().render(template, ctx, **kwargs)
 
@@ -90,13 +96,22 @@ class QueueView(ReceivingView):
 
     def get(self, request):
         filters = selectors.QueueFilters.from_query(request.GET)
-        qs = selectors.queue_lines(tenant=self.tenant, filters=filters).select_related("batch")
-        page = CappedPaginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+        qs = selectors.queue_lines(tenant=self.tenant, filters=filters, user=request.user)
+        fmt = request.GET.get("export")
+        if fmt:
+            if not self.can("export"):
+                raise PermissionDenied
+            return export_response(qs.select_related("tenant", "assigned_to"), fmt, f"{self.tenant.slug}-queue")
+        page = CappedPaginator(qs.select_related("batch", "assigned_to"), PAGE_SIZE).get_page(request.GET.get("page"))
+        can_change = self.can("receiving.change")
+        for line in page.object_list:
+            line.can_change = can_change
         params = request.GET.copy()
         params.pop("page", None)
         ctx = {
             "page": page, "filters": filters, "query": params.urlencode(),
             "reasons": reason_choices(), "statuses": LineStatus.choices,
+            "clerks": selectors.tenant_clerks(tenant=self.tenant), "export_formats": EXPORT_FORMATS,
         }
         if request.htmx and request.htmx.target == "queue-table":
             response = self.render("receiving/partials/queue_table.html", ctx)
@@ -122,11 +137,13 @@ class QueueSummaryView(ReceivingView):
             "sku_groups": selectors.unknown_sku_groups(tenant=self.tenant),
             "rate": selectors.collection_rate(tenant=self.tenant),
             "next": request.GET.get("next", ""),
+            "can_edit_library": alias_library_can_edit(user=request.user),
         })
 
 
 def _row_response(view: TenantView, line: PurchaseLine, *, editing: bool = False, form=None, error: str = ""):
     line.refresh_from_db()
+    line.can_change = view.can("receiving.change")
     response = view.render("receiving/partials/line_row.html", {
         "line": line, "editing": editing, "form": form, "error": error,
         "rate": selectors.collection_rate(tenant=view.tenant), "oob": True,
@@ -200,7 +217,7 @@ class AliasMapView(ReceivingView):
             return _back(self, request)
         try:
             result = services.sku_alias_map(tenant=self.tenant, actor=request.user, **form.cleaned_data)
-        except ValueError as exc:
+        except (ValueError, PermissionDenied) as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, _("%(a)s now means %(s)s: %(t)d of %(n)d waiting lines transferred.")
@@ -223,6 +240,71 @@ class BulkCostCenterView(ReceivingView):
         messages.success(request, _("Cost center set on %(n)d lines; %(t)d transferred.")
                          % {"n": result.read, "t": result.transferred})
         return _back(self, request)
+
+
+class BulkView(ReceivingView):
+    """Bulk actions on ticked lines or on all lines matching the filters: reject, check again, set contract
+    or cost center, assign or release (``services.lines_bulk``, the same path as the workspace's)."""
+
+    permission = "receiving.change"
+
+    def post(self, request):
+        form = BulkForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, " ".join(str(e) for e in form.errors.get("__all__", [])) or _("Choose an action."))
+            return _back(self, request)
+        data = form.cleaned_data
+        if data["all_matching"]:
+            filters = selectors.QueueFilters.from_query(QueryDict(data["query"] or ""))
+            ids = list(selectors.queue_lines(tenant=self.tenant, filters=filters, user=request.user)
+                       .values_list("id", flat=True))
+        else:
+            ids = data["selected"]
+        assignee = None
+        if data["action"] == "assign":
+            assignee = next((u for u in selectors.tenant_clerks(tenant=self.tenant)
+                             if u.username == data["assignee"]), None)
+            if assignee is None:
+                messages.error(request, _("%(u)s does not clear this tenant's lines.") % {"u": data["assignee"]})
+                return _back(self, request)
+        try:
+            done = services.lines_bulk(tenant=self.tenant, actor=request.user, action=data["action"], line_ids=ids,
+                                       value=data["value"], assignee=assignee)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("%(action)s: %(n)d lines; %(t)d transferred.")
+                             % {"action": dict(form.fields["action"].choices)[data["action"]], "n": done["lines"],
+                                "t": done["transferred"]})
+        return _back(self, request)
+
+
+class EntryView(ReceivingView):
+    """Manual entry: a purchase that never passed through procurement goes through the same inspection."""
+
+    section = "entry"
+    permission = "receiving.change"
+
+    def get(self, request):
+        return self.render("receiving/entry.html", {"form": EntryForm()})
+
+    def post(self, request):
+        form = EntryForm(request.POST)
+        if not form.is_valid():
+            return self.render("receiving/entry.html", {"form": form})
+        try:
+            result = services.line_enter(tenant=self.tenant, actor=request.user, values=form.cleaned_data)
+        except ValueError as exc:
+            form.add_error(None, str(exc))
+            return self.render("receiving/entry.html", {"form": form})
+        if result.skipped:
+            messages.warning(request, _("This purchase was entered or received before; nothing new was added."))
+        elif result.transferred:
+            messages.success(request, _("The purchase passed inspection and was transferred to entitlements."))
+        else:
+            messages.warning(request, _("The purchase waits in the clearing queue: %(r)s")
+                             % {"r": ", ".join(sorted(result.reasons))})
+        return HttpResponseRedirect(self.tenant_url("receiving:entry"))
 
 
 class RevalidateView(ReceivingView):
@@ -303,7 +385,7 @@ class BatchFileView(ReceivingView):
 
 class UploadView(ReceivingView):
     section = "upload"
-    permission = "imports.run"
+    permission = "receiving.upload"
 
     def get(self, request):
         profiles = ImportProfile.objects.all()
@@ -340,7 +422,7 @@ class UploadMapView(ReceivingView):
     """Map the file's columns (detected, adjustable), preview the first lines, then import."""
 
     section = "upload"
-    permission = "imports.run"
+    permission = "receiving.upload"
     preview_rows = 10
 
     def _pending(self, request):
@@ -436,7 +518,7 @@ class UploadJobView(ReceivingView):
     """The import's progress, then its outcome with links into the queue."""
 
     section = "upload"
-    permission = "imports.run"
+    permission = "receiving.upload"
     model = Job
 
     def get(self, request, pk: int):
@@ -477,7 +559,9 @@ class SettingsView(ReceivingView):
         form = SettingsForm(initial={"warnings": s.get("receiving_warnings", []),
                                      "require_contract": s.get("receiving_require_contract", False),
                                      "as_draft": s.get("receiving_transfer_as_draft", False),
-                                     "default_currency": s.get("receiving_default_currency", "")})
+                                     "default_currency": s.get("receiving_default_currency", ""),
+                                     "require_cost_center": s.get("receiving_require_cost_center", False),
+                                     "clear_within_days": s.get("receiving_clear_within_days")})
         return self.render("receiving/settings.html", {"form": form, "reasons": REASONS, "downgradable": DOWNGRADABLE,
                                                        "profiles": ImportProfile.objects.all()})
 
@@ -489,7 +573,9 @@ class SettingsView(ReceivingView):
                                                    warnings=form.cleaned_data["warnings"],
                                                    require_contract=form.cleaned_data["require_contract"],
                                                    as_draft=form.cleaned_data["as_draft"],
-                                                   default_currency=form.cleaned_data["default_currency"])
+                                                   default_currency=form.cleaned_data["default_currency"],
+                                                   require_cost_center=form.cleaned_data["require_cost_center"],
+                                                   clear_within_days=form.cleaned_data["clear_within_days"])
             except ValueError as exc:
                 form.add_error("default_currency", str(exc))
             else:
@@ -537,3 +623,23 @@ class TokenRevokeView(ReceivingView):
 def request_url(request, path: str) -> str:
     return request.build_absolute_uri(path)
 
+
+
+def export_response(qs, fmt: str, name: str) -> HttpResponse:
+    """The queue's filtered lines as TSV, CSV or XLSX (``receiving.exporters.queue_rows``).
+
+    TSV and CSV stream; the rows are read while the response is built, inside the caller's scope.
+    """
+    from receiving.exporters import QUEUE_HEADER, queue_rows
+    from sam.exports import FORMATS, iter_delimited, xlsx_bytes
+
+    if fmt not in FORMATS:
+        return HttpResponse(f"Unknown format {fmt!r}", status=400, content_type="text/plain")
+    if fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes(QUEUE_HEADER, queue_rows(qs), title="queue"), content_type=FORMATS[fmt])
+    else:
+        # Rendered now (not lazily): the scope the caller entered ends with the view.
+        body = [chunk.encode("utf-8") for chunk in iter_delimited(QUEUE_HEADER, queue_rows(qs), fmt)]
+        response = StreamingHttpResponse(iter(body), content_type=f"{FORMATS[fmt]}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

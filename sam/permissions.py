@@ -11,17 +11,20 @@ VIEW = {
 ALL = VIEW | {
     "audit.view", "members.manage", "settings.manage", "imports.run", "catalog.change",
     "entitlements.change", "receiving.change", "requirements.change", "requirements.confirm",
-    "reconciliation.change", "api.manage", "inventory.change",
+    "reconciliation.change", "api.manage", "inventory.change", "receiving.upload",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(ALL),
     Role.LICENSE_MANAGER: frozenset(
         VIEW | {"audit.view", "catalog.change", "entitlements.change", "requirements.change",
-                "requirements.confirm", "reconciliation.change", "imports.run", "inventory.change"}
+                "requirements.confirm", "reconciliation.change", "imports.run", "inventory.change",
+                "receiving.upload"}
     ),
     Role.CLEARING: frozenset(
-        {"dashboard.view", "catalog.view", "receiving.view", "receiving.change", "jobs.view", "export"}
+        # receiving.upload: clearing staff upload procurement files (docs/guide-clearing.md), nothing else.
+        {"dashboard.view", "catalog.view", "receiving.view", "receiving.change", "receiving.upload", "jobs.view",
+         "export"}
     ),
     Role.AUDITOR: frozenset(VIEW | {"audit.view"}),
 }

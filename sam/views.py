@@ -21,7 +21,7 @@ from sam.forms import (
     TenantSettingsForm,
     role_choices,
 )
-from sam.models import AuditEvent, Invitation, Job, Membership
+from sam.models import AuditEvent, Invitation, Job, Membership, Role
 
 
 class TenantView(LoginRequiredMixin, View):
@@ -75,6 +75,9 @@ def home(request: HttpRequest) -> HttpResponse:
     wanted = request.GET.get("t", "")
     if wanted and any(m.tenant.slug == wanted for m in memberships):  # the tenant switcher
         return redirect("dashboard", tenant=wanted)
+    if memberships and all(m.role == Role.CLEARING for m in memberships):
+        # Clearing staff land on their workspace: one queue across the tenants they clear.
+        return redirect("receiving-workspace")
     if len(memberships) == 1:
         return redirect("dashboard", tenant=memberships[0].tenant.slug)
     return TemplateResponse(request, "sam/home.html", {"memberships": memberships})

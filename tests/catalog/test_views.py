@@ -81,7 +81,9 @@ def test_product_autocomplete_answers_json_and_options_step_by_step(client, cast
     assert [(v["version"], v["edition"]) for v in versions] == [
         ("2022", "Developer"), ("2022", "Enterprise"), ("2022", "Express"), ("2022", "Standard"), ("2022", "Web")]
     versions = client.get(url("autocomplete-products", tenant_a) + narrowed + "Enterprise").json()
-    assert [v["version"] for v in versions] == ["2016", "2017", "2019", "2022", "2025"]
+    assert [(v["version"], v["edition"]) for v in versions] == [
+        ("2016", "Enterprise"), ("2017", "Enterprise"), ("2019", "Enterprise"), ("2022", "Enterprise"),
+        ("2025", "Enterprise"), ("2025", "Enterprise Developer")]
     html = client.get(url("autocomplete-products", tenant_a) + "?q=visio", HTTP_HX_REQUEST="true").content.decode()
     # Visio LTSC 2016/2019/2021/2024 Standard and Professional (8), Visio Plan 1 and 2 (2), the empty choice (1)
     assert html.count("<option") == 8 + 2 + 1 and "Visio LTSC 2021 Professional" in html

@@ -161,6 +161,13 @@ def test_the_app_works_under_a_plain_role_and_a_forgotten_scope_sees_nothing_for
             assert Job.objects.filter(kind="bulk").count() == COPY_THRESHOLD + 10
             with pytest.raises(DatabaseError), transaction.atomic():
                 bulk_insert(Job, [Job(tenant=b, kind="bulk") for _ in range(COPY_THRESHOLD)])
+            # insert_values (receiving's staging of plain values) takes the same guarded COPY path.
+            from sam.bulk import insert_values
+
+            ids = insert_values(Job, [{"tenant_id": a.pk, "kind": "values"} for _ in range(COPY_THRESHOLD + 5)])
+            assert len(ids) == COPY_THRESHOLD + 5 and Job.objects.filter(kind="values").count() == COPY_THRESHOLD + 5
+            with pytest.raises(DatabaseError), transaction.atomic():
+                insert_values(Job, [{"tenant_id": b.pk, "kind": "values"} for _ in range(COPY_THRESHOLD)])
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")

@@ -7,7 +7,9 @@ class Config(AppConfig):
 
     def ready(self) -> None:
         from catalog import demo
+        from catalog.search import search_kinds
         from sam.hooks import hook_register
 
         hook_register("demo.seed_master", demo.seed_master, order=10)
         hook_register("demo.seed", demo.seed, order=10)
+        hook_register("search.kinds", search_kinds, order=20)

@@ -7,8 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import (
     Classification,
+    TenantBundleComponent,
+    TenantEditionRank,
     TenantFingerprintRule,
     TenantLicenseModel,
+    TenantProcessorModel,
+    TenantProductAssignment,
+    TenantProductTerms,
     TenantSku,
     TenantSkuAlias,
 )
@@ -109,3 +114,73 @@ class ClassifyForm(forms.Form):
                                                 (Classification.IRRELEVANT, Classification.IRRELEVANT.label),
                                                 (Classification.UNKNOWN, Classification.UNKNOWN.label)])
     product = forms.IntegerField(required=False)
+
+
+# --- rules: product terms, edition ranks, processors, assignments, bundles ---------------------------
+
+
+class TenantProductTermsForm(forms.ModelForm):
+    class Meta:
+        model = TenantProductTerms
+        fields = ["product", "default_license_model", "min_entitlement_days", "confirmation", "second_copy",
+                  "version_downgrade", "version_upgrade", "edition_downgrade", "multi_instance"]
+        # Eligible license models exist only where the license-rights work added the field.
+        if any(f.name == "eligible_license_models" for f in TenantProductTerms._meta.get_fields()):
+            fields.insert(2, "eligible_license_models")
+        labels = {"second_copy": _("Second copy (a portable device of the primary user is free)"),
+                  "confirmation": _("Confirmation of requirements")}
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"] = _product_field(tenant, required=True)
+        self.fields["default_license_model"] = forms.ChoiceField(choices=_model_choices(tenant), required=False,
+                                                                 label=_("Default license model"))
+
+
+class TenantEditionRankForm(forms.ModelForm):
+    class Meta:
+        model = TenantEditionRank
+        fields = ("publisher", "title", "edition", "rank")
+        labels = {"title": _("Product"), "rank": _("Rank (a higher rank covers lower ones)")}
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class TenantProcessorForm(forms.ModelForm):
+    class Meta:
+        model = TenantProcessorModel
+        fields = ("model", "core_factor", "pvu_per_core", "max_sockets")
+        labels = {"model": _("Processor model (* wildcards)"), "core_factor": _("Core factor (Oracle)"),
+                  "pvu_per_core": _("PVU per core (IBM)"), "max_sockets": _("Up to sockets (empty = any)")}
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+class TenantAssignmentForm(forms.ModelForm):
+    class Meta:
+        model = TenantProductAssignment
+        fields = ("kind", "key", "product", "source_product")
+        labels = {"key": _("Group, executable or service"),
+                  "source_product": _("Required by (dependency rules only)")}
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"] = _product_field(tenant, required=True)
+        self.fields["source_product"] = _product_field(tenant, required=False)
+        self.fields["source_product"].label = _("Required by (dependency rules only)")
+        self.fields["key"].required = False
+
+
+class TenantBundleForm(forms.ModelForm):
+    class Meta:
+        model = TenantBundleComponent
+        fields = ("bundle", "component")
+
+    def __init__(self, *args, tenant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["bundle"] = _product_field(tenant, required=True)
+        self.fields["bundle"].label = _("Suite")
+        self.fields["component"] = _product_field(tenant, required=True)
+        self.fields["component"].label = _("Component")

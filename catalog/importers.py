@@ -20,6 +20,7 @@ from catalog.expressions import ExpressionError, validate_expression
 from catalog.models import (
     Assignment,
     AssignmentKind,
+    BundleComponent,
     Classification,
     Confirmation,
     EditionRank,
@@ -32,6 +33,7 @@ from catalog.models import (
     ProductTerms,
     Rounding,
     Sku,
+    TenantBundleComponent,
     TenantEditionRank,
     TenantFingerprintRule,
     TenantLicenseModel,
@@ -678,6 +680,56 @@ import_executables = _assignment_kind("executables", AssignmentKind.EXECUTABLE, 
                                       ("exe", "program", "file name"))
 import_services = _assignment_kind("services", AssignmentKind.SERVICE, "service", ("service name", "booking"))
 import_dependency_rules = _assignment_kind("dependency_rules", AssignmentKind.DEPENDENCY, "", ())
+
+
+# --- bundles (suites) ------------------------------------------------------------------------------
+
+BUNDLE_COLUMNS = {
+    "suite_publisher": ("suite manufacturer", "bundle publisher"),
+    "suite_product": ("suite", "suite title", "bundle", "bundle product"),
+    "suite_version": ("bundle version",),
+    "suite_edition": ("bundle edition",),
+    **PRODUCT_COLUMNS,
+}
+
+
+@register_kind("bundles", master=True, required=("suite_publisher", "suite_product", "publisher", "product"),
+               columns=BUNDLE_COLUMNS,
+               description="Suites and their components, one component a row: the suite's four columns prefixed "
+                           "`suite_`, then the component's four columns. A license of the suite covers each "
+                           "component. With `--tenant` the rows are the tenant's amendment: its components of a "
+                           "suite replace the master's for that suite. Both products must be in the catalog.")
+def import_bundles(*, tenant, rows: Rows, actor=None, **_kw) -> ImportResult:
+    result = ImportResult(kind="bundles")
+    model, fixed, existing = _layer(tenant, BundleComponent, TenantBundleComponent)
+
+    def parse(row):
+        return {"suite": _product_key(row, "suite_"), "component": _product_key(row)}
+
+    for chunk in iter_chunks(rows, CHUNK):
+        parsed = _parse_rows(chunk, result, parse)
+        lookup = product_key_lookup(tenant=tenant, keys=[v["suite"] for _n, v in parsed]
+                                    + [v["component"] for _n, v in parsed])
+        good = []
+        for row_no, v in parsed:
+            suite, component = lookup.get(_lower(v["suite"])), lookup.get(_lower(v["component"]))
+            if suite is None:
+                result.reject(row_no, "suite_product.unknown", "the suite is not in the catalog", "suite_product")
+            elif component is None:
+                result.reject(row_no, "product.unknown", "the component is not in the catalog", "product")
+            elif suite.pk == component.pk:
+                result.reject(row_no, "bundle.self", "a suite cannot contain itself", "product")
+            else:
+                good.append((row_no, {"bundle_id": suite.pk, "component_id": component.pk}))
+        if not good:
+            continue
+        with transaction.atomic():
+            ups = Upsert(model, key=lambda o: (o.bundle_id, o.component_id), fields=["bundle_id", "component_id"],
+                         fixed=fixed, existing=existing.filter(bundle_id__in={v["bundle_id"] for _n, v in good}))
+            keys = [ups.add(v) for _n, v in good]
+            status = ups.apply()
+            _count(result, (status[k] for k in keys))
+    return _finish(result, tenant=tenant, actor=actor, kind="bundles")
 
 
 # --- SKU aliases ----------------------------------------------------------------------------------

@@ -17,11 +17,17 @@ from django.utils.translation import gettext as _
 
 from catalog.expressions import ExpressionError, validate_expression
 from catalog.models import (
+    AssignmentKind,
     Classification,
     Product,
     Publisher,
+    TenantBundleComponent,
+    TenantEditionRank,
     TenantFingerprintRule,
     TenantLicenseModel,
+    TenantProcessorModel,
+    TenantProductAssignment,
+    TenantProductTerms,
     TenantSku,
     TenantSkuAlias,
     version_key,
@@ -226,10 +232,63 @@ AMENDMENTS: dict[str, type[models.Model]] = {
     "alias": TenantSkuAlias,
     "license_model": TenantLicenseModel,
     "fingerprint_rule": TenantFingerprintRule,
+    "product_terms": TenantProductTerms,
+    "edition_rank": TenantEditionRank,
+    "processor": TenantProcessorModel,
+    "assignment": TenantProductAssignment,
+    "bundle": TenantBundleComponent,
 }
 
 
+def _visible(tenant: Tenant, *ids: int | None) -> bool:
+    wanted = {i for i in ids if i}
+    return products_visible(tenant=tenant).filter(pk__in=wanted).count() == len(wanted)
+
+
+def _rules_validate(*, tenant: Tenant, instance: models.Model) -> None:
+    """Product terms, edition ranks, processors, assignments and bundle components (amendment forms)."""
+    if isinstance(instance, TenantProductTerms):
+        if not instance.product_id or not _visible(tenant, instance.product_id):
+            raise ValidationError({"product": _("Choose a product of the catalog.")})
+        if instance.default_license_model:
+            names = license_model_names_ci(tenant=tenant)
+            if instance.default_license_model.lower() not in names:
+                raise ValidationError({"default_license_model": _("Unknown license model.")})
+            instance.default_license_model = names[instance.default_license_model.lower()]
+    elif isinstance(instance, TenantEditionRank):
+        for name in ("publisher", "title", "edition"):
+            setattr(instance, name, (getattr(instance, name) or "").strip())
+            if not getattr(instance, name):
+                raise ValidationError({name: _("This field is required.")})
+    elif isinstance(instance, TenantProcessorModel):
+        instance.model = (instance.model or "").strip()
+        if not instance.model:
+            raise ValidationError({"model": _("Name the processor model (* wildcards allowed).")})
+        if instance.core_factor is not None and instance.core_factor <= 0:
+            raise ValidationError({"core_factor": _("A core factor is above zero.")})
+    elif isinstance(instance, TenantProductAssignment):
+        instance.key = (instance.key or "").strip()
+        if instance.kind == AssignmentKind.DEPENDENCY:
+            instance.key = ""
+            if not instance.source_product_id:
+                raise ValidationError({"source_product": _("A dependency rule names the product that brings this one.")})
+            if instance.source_product_id == instance.product_id:
+                raise ValidationError({"source_product": _("A product cannot require itself.")})
+        else:
+            instance.source_product = None
+            if not instance.key:
+                raise ValidationError({"key": _("Name the group, executable or service.")})
+        if not _visible(tenant, instance.product_id, instance.source_product_id):
+            raise ValidationError({"product": _("Choose a product of the catalog.")})
+    elif isinstance(instance, TenantBundleComponent):
+        if instance.bundle_id == instance.component_id:
+            raise ValidationError({"component": _("A suite cannot contain itself.")})
+        if not _visible(tenant, instance.bundle_id, instance.component_id):
+            raise ValidationError({"component": _("Choose products of the catalog.")})
+
+
 def _amendment_validate(*, tenant: Tenant, instance: models.Model) -> None:
+    _rules_validate(tenant=tenant, instance=instance)
     if isinstance(instance, TenantLicenseModel):
         license_model_validate(instance=instance)
     elif isinstance(instance, TenantSku):
@@ -261,7 +320,7 @@ def _amendment_validate(*, tenant: Tenant, instance: models.Model) -> None:
 
 
 def amendment_save(*, tenant: Tenant, actor: Any, instance: models.Model) -> models.Model:
-    """Create or update one tenant amendment (SKU, alias, license model, fingerprint rule), audited.
+    """Create or update one tenant amendment (any kind of ``AMENDMENTS``), audited.
 
     Validates the row (a license model's expression must parse), writes it with an audit event in the
     same transaction, re-runs recognition after a fingerprint rule change and asks for a recompute.

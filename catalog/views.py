@@ -17,8 +17,13 @@ from django.utils.translation import gettext_lazy
 from catalog import forms, selectors
 from catalog.models import (
     Product,
+    TenantBundleComponent,
+    TenantEditionRank,
     TenantFingerprintRule,
     TenantLicenseModel,
+    TenantProcessorModel,
+    TenantProductAssignment,
+    TenantProductTerms,
     TenantSku,
     TenantSkuAlias,
 )
@@ -253,6 +258,11 @@ AMENDMENT_KINDS = {
     "alias": (TenantSkuAlias, forms.TenantSkuAliasForm, gettext_lazy("SKU alias")),
     "license-model": (TenantLicenseModel, forms.TenantLicenseModelForm, gettext_lazy("License model")),
     "fingerprint-rule": (TenantFingerprintRule, forms.TenantFingerprintRuleForm, gettext_lazy("Recognition rule")),
+    "product-terms": (TenantProductTerms, forms.TenantProductTermsForm, gettext_lazy("Product terms")),
+    "edition-rank": (TenantEditionRank, forms.TenantEditionRankForm, gettext_lazy("Edition rank")),
+    "processor": (TenantProcessorModel, forms.TenantProcessorForm, gettext_lazy("Processor")),
+    "assignment": (TenantProductAssignment, forms.TenantAssignmentForm, gettext_lazy("Assignment")),
+    "bundle": (TenantBundleComponent, forms.TenantBundleForm, gettext_lazy("Suite component")),
 }
 
 
@@ -268,6 +278,14 @@ class AmendmentList(CatalogMixin, TenantView):
             "models": TenantLicenseModel.objects.filter(tenant=self.tenant),
             "rules": TenantFingerprintRule.objects.filter(tenant=self.tenant).select_related("product__publisher")
             .order_by("publisher", "name"),
+            "terms": TenantProductTerms.objects.filter(tenant=self.tenant).select_related("product__publisher")
+            .order_by("product__publisher__name", "product__title"),
+            "ranks": TenantEditionRank.objects.filter(tenant=self.tenant).order_by("publisher", "title", "rank"),
+            "processors": TenantProcessorModel.objects.filter(tenant=self.tenant).order_by("model"),
+            "assignments": TenantProductAssignment.objects.filter(tenant=self.tenant)
+            .select_related("product__publisher", "source_product__publisher").order_by("kind", "key"),
+            "bundles": TenantBundleComponent.objects.filter(tenant=self.tenant)
+            .select_related("bundle__publisher", "component__publisher").order_by("bundle_id", "component__title"),
         }
         return self.render("catalog/amendments.html", ctx)
 
@@ -338,3 +356,28 @@ class LicenseModelAmendment(AmendmentEdit):
 class FingerprintRuleAmendment(AmendmentEdit):
     kind = "fingerprint-rule"
     model = TenantFingerprintRule
+
+
+class ProductTermsAmendment(AmendmentEdit):
+    kind = "product-terms"
+    model = TenantProductTerms
+
+
+class EditionRankAmendment(AmendmentEdit):
+    kind = "edition-rank"
+    model = TenantEditionRank
+
+
+class ProcessorAmendment(AmendmentEdit):
+    kind = "processor"
+    model = TenantProcessorModel
+
+
+class AssignmentAmendment(AmendmentEdit):
+    kind = "assignment"
+    model = TenantProductAssignment
+
+
+class BundleAmendment(AmendmentEdit):
+    kind = "bundle"
+    model = TenantBundleComponent

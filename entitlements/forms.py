@@ -15,7 +15,8 @@ CURRENCIES = ["", "EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK",
 # Sections of the editor, in order: (anchor, title, fields).
 SECTIONS = [
     ("basic", _("Basic information"), ("management_group_name", "identifier", "repository", "comments")),
-    ("product", _("Product"), ("vendor", "sku", "licensable_only", "title", "version_type", "version", "edition",
+    # SKU first: it decides the product, model, units and rights and suggests the price.
+    ("product", _("Product"), ("sku", "vendor", "licensable_only", "title", "version_type", "version", "edition",
                                "license_model")),
     ("coverage", _("Coverage"), ("metric", "other_metric", "unlimited", "quantity", "units")),
     ("term", _("Entitlement term"), ("term", "start_date", "duration_months", "end_date")),
@@ -162,6 +163,17 @@ class EntitlementForm(forms.ModelForm):
         if missing:
             raise forms.ValidationError(_("No license #%(n)s.") % {"n": ", #".join(map(str, missing))})
         return found
+
+    def clean_unit_cost(self):
+        value = self.cleaned_data.get("unit_cost")
+        if value is not None and value < 0:
+            raise forms.ValidationError(_("A cost cannot be negative."))
+        return value
+
+    def is_empty(self) -> bool:
+        """Nothing that names what was bought: no SKU, product, vendor, title or identifier."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return not any(data.get(name) for name in ("sku", "product", "vendor", "title", "identifier"))
 
     def clean(self):
         data = super().clean()

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from entitlements.models import Contract, Entitlement, State
 from sam.lists import SelectionColumn
+from sam.templatetags.figures import money, quantity
 
 STATE_BADGE = {State.DRAFT: "", State.DRAFT_ERRORS: "bad", State.DRAFT_WARNINGS: "warn", State.PUBLISHED: "ok",
                State.INVALID: "bad"}
@@ -109,6 +110,38 @@ class EntitlementTable(tables.Table):
             parts.append(f"supersedes #{record.supersedes_id}")
         return "; ".join(parts)
 
+    # On the page figures are formatted by kind (money with currency, units without stray decimals);
+    # exports keep the plain values (as_values does not call render_*).
+    def render_quantity(self, value):
+        return quantity(value)
+
+    def render_units(self, value):
+        return quantity(value)
+
+    def render_total_units(self, value):
+        return quantity(value)
+
+    def render_unit_cost(self, value, record):
+        return money(value, record.currency)
+
+    def render_cost(self, value, record):
+        return money(value, record.currency)
+
+    def value_quantity(self, value):
+        return value
+
+    def value_units(self, value):
+        return value
+
+    def value_total_units(self, value):
+        return value
+
+    def value_unit_cost(self, value):
+        return value
+
+    def value_cost(self, value):
+        return value
+
     def render_errors(self, value):
         return ", ".join(value)
 
@@ -128,7 +161,7 @@ class ContractTable(tables.Table):
     name = tables.Column(verbose_name=_("Name"))
     start_date = tables.DateColumn(verbose_name=_("Start date"), format="Y-m-d")
     end_date = tables.DateColumn(verbose_name=_("End date"), format="Y-m-d")
-    entitlement_count = tables.Column(verbose_name=_("Entitlements"), attrs={"td": {"class": "num"}})
+    entitlement_count = tables.Column(verbose_name=_("Entitlements"), attrs={"td": {"class": "num", "data-kind": "count"}})
     document_count = tables.Column(verbose_name=_("Documents"), attrs={"td": {"class": "num"}})
 
     class Meta:

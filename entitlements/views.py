@@ -161,6 +161,40 @@ def _date(text) -> dt.date | None:
         return None
 
 
+def readonly_sections(form, ent: Entitlement) -> list[dict]:
+    """The editor's sections as label/value pairs for readers: choice labels, yes/no, ISO dates."""
+    import datetime as _dt
+
+    from sam.templatetags.figures import money, quantity
+
+    out = []
+    for section in form.sections():
+        rows = []
+        for f in section["fields"]:
+            if f.is_hidden:
+                continue
+            name = f.name
+            if hasattr(ent, f"get_{name}_display"):
+                value = getattr(ent, f"get_{name}_display")()
+            elif name in ("unit_cost",):
+                value = money(ent.unit_cost, ent.currency)
+            elif name in ("quantity", "units"):
+                value = quantity(getattr(ent, name))
+            elif hasattr(ent, name):
+                value = getattr(ent, name)
+            else:
+                value = f.value()
+            if isinstance(value, bool):
+                value = _("yes") if value else _("no")
+            elif isinstance(value, _dt.date):
+                value = value.isoformat()
+            elif isinstance(value, (list, tuple)):
+                value = ", ".join(str(v) for v in value)
+            rows.append((f.label, "—" if value in (None, "") else value))
+        out.append({"anchor": section["anchor"], "title": section["title"], "rows": rows})
+    return out
+
+
 class EditorMixin:
     """Shared by the New and Edit pages: the form, the SKU lock, the summary and the save."""
 
@@ -202,6 +236,15 @@ class EditorMixin:
                     data[right] = "on"
                 else:
                     data.pop(right, None)
+        # The SKU's list price and currency are suggested (still editable) when none was typed.
+        if values and not posted.get("unit_cost"):
+            from catalog.selectors import sku_resolve
+
+            found = sku_resolve(tenant=self.tenant, part_number=posted.get("sku", "")).sku
+            if found is not None and found.list_price is not None:
+                data["unit_cost"] = str(found.list_price)
+                if found.currency and not posted.get("currency"):
+                    data["currency"] = found.currency
         return data
 
     def resolve_product(self, data: dict) -> None:
@@ -239,6 +282,10 @@ class EditorMixin:
                 "key_form": LicenseKeyForm(), "document_form": DocumentForm(),
                 "convert_form": ConvertForm(prefix="convert", initial={"metric": ent.metric or "core", "units": 1}),
             })
+        if ent.pk and not ctx["can_change"]:
+            # Readers (auditors) get a read-only page, not an editor without a Save button.
+            ctx["readonly_sections"] = readonly_sections(form, ent)
+            return self.render("entitlements/detail.html", ctx, status=status)
         return self.render("entitlements/editor.html", ctx, status=status)
 
     def save(self, request, entitlement: Entitlement, kind: str):
@@ -252,6 +299,10 @@ class EditorMixin:
             return self.page(form, entitlement, kind)
         if not form.is_valid():
             messages.error(request, _("Please correct the fields marked below."))
+            return self.page(form, entitlement, kind, status=400)
+        if entitlement.pk is None and form.is_empty():
+            # Save or Publish on an empty form creates nothing.
+            form.add_error("sku", _("Choose a SKU (or name the product) first; nothing was saved."))
             return self.page(form, entitlement, kind, status=400)
         data = form.service_data()
         data["management_group"] = services.management_group_get_or_create(

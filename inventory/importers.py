@@ -51,6 +51,7 @@ from sam.importing import (
     ImportResult,
     RowError,
     iter_chunks,
+    parse_bool,
     parse_date,
     parse_decimal,
     parse_int,
@@ -248,7 +249,7 @@ def replace_snapshot(*, model: type[models.Model], tenant: Tenant, key_fields: t
 
 def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str,
                     incoming: dict[str, dict[str, Any]], fields: list[str], defaults: dict[str, Any],
-                    result: ImportResult) -> list[str]:
+                    result: ImportResult, hand_edits: bool = False) -> list[str]:
     """Create or update entities by natural key (matched case-insensitively); absent rows are kept.
 
     Returns the keys (as spelled in the file) of the entities created or updated.
@@ -256,12 +257,17 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
     ``incoming`` maps the key as spelled in the file to the values of the columns the file has;
     ``fields`` are those columns (a column the file lacks is never touched). A field missing from
     one row's values keeps the entity's current value (a new entity gets the model default).
+    ``hand_edits``: the model has ``edited_fields``; a field edited by hand keeps its value unless
+    the import changes it (``inventory.services.merge_import``).
     """
+    from inventory.services import merge_import
+
     existing: dict[str, dict[str, Any]] = {}
     lookup = resolve(model=model, field_name=key_field, values=incoming)
     ids = sorted({pk for key in incoming if (pk := lookup.get(key)) is not None})
+    read = (key_field, *fields, *(("edited_fields",) if hand_edits else ()))
     for chunk in iter_chunks(ids, CHUNK):
-        for current in model.objects.filter(pk__in=chunk).values("pk", key_field, *fields):
+        for current in model.objects.filter(pk__in=chunk).values("pk", *read):
             existing[current["pk"]] = current
     to_create: list[models.Model] = []
     to_update: list[models.Model] = []
@@ -271,8 +277,15 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
             to_create.append(model(tenant=tenant, **{key_field: key, **defaults, **values}))
             continue
         current = existing[pk]
-        if any(current[f] != values[f] for f in fields if f in values):
+        extra: dict[str, Any] = {}
+        if hand_edits:
+            values, edited = merge_import(current=current, values=values)
+            if edited != (current["edited_fields"] or {}):
+                extra["edited_fields"] = edited
+        if extra or any(current[f] != values[f] for f in fields if f in values):
             merged = {f: values.get(f, current[f]) for f in fields}
+            if hand_edits:
+                merged["edited_fields"] = extra.get("edited_fields", current["edited_fields"])
             to_update.append(model(pk=pk, tenant=tenant, **{key_field: current[key_field], **merged}))
         else:
             result.unchanged += 1
@@ -283,7 +296,8 @@ def upsert_entities(*, model: type[models.Model], tenant: Tenant, key_field: str
                    if update_fields else {"ignore_conflicts": True})
         model.objects.bulk_create(to_create, batch_size=CHUNK, **options)
     if to_update and fields:
-        model.objects.bulk_update(to_update, fields, batch_size=CHUNK)
+        model.objects.bulk_update(to_update, [*fields, *(("edited_fields",) if hand_edits else ())],
+                                  batch_size=CHUNK)
     result.created += len(to_create)
     result.updated += len(to_update)
     return [getattr(obj, key_field) for obj in (*to_create, *to_update)]
@@ -418,7 +432,7 @@ def persons_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
     fields = [("cost_center_id" if c == "cost_center" else c) for c in columns]
     with transaction.atomic():
         keys = upsert_entities(model=Person, tenant=tenant, key_field="username", incoming=incoming, fields=fields,
-                               defaults={}, result=result)
+                               defaults={}, result=result, hand_edits=True)
         _changed_entities(result, model=Person, key_field="username", kind="persons", keys=keys)
         return _finish(tenant=tenant, kind="persons", result=result, actor=actor, filename=filename)
 
@@ -467,10 +481,14 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
                 values["processor_model"] = _text(row, "processor_model", Device)
             if "ram_gb" in columns:
                 values["ram_gb"] = _ram(row, "ram_gb")
-            if "primary_user" in columns:
-                values["primary_user_id"] = _reference(row, "primary_user", persons, "person.unknown",
-                                                       "no person with username", required=False)
             _unique_in_file(name, seen)
+            if "primary_user" in columns:
+                username = row.get("primary_user", "")
+                values["primary_user_id"] = persons.get(username) if username else None
+                if username and values["primary_user_id"] is None:
+                    # The device is still imported: an unknown user must not hide it from the estate.
+                    result.warn(row_no, "person.unknown", f"no person with username {username!r}; "
+                                "imported without a primary user", "primary_user")
         except RowError as exc:
             result.reject(row_no, exc.code, exc.message, exc.column)
             continue
@@ -478,7 +496,7 @@ def devices_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, 
     fields = [("primary_user_id" if c == "primary_user" else c) for c in columns]
     with transaction.atomic():
         keys = upsert_entities(model=Device, tenant=tenant, key_field="name", incoming=incoming, fields=fields,
-                               defaults={}, result=result)
+                               defaults={}, result=result, hand_edits=True)
         _changed_entities(result, model=Device, key_field="name", kind="devices", keys=keys)
         return _finish(tenant=tenant, kind="devices", result=result, actor=actor, filename=filename)
 
@@ -788,3 +806,54 @@ def service_bookings_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None
 INVENTORY_KINDS = ("cost_centers", "persons", "devices", "vm_hosts", "installations", "group_memberships",
                    "remote_usage", "service_bookings")
 SNAPSHOT_KINDS = ("vm_hosts", "installations", "group_memberships", "remote_usage", "service_bookings")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tenant settings (what decides the numbers), as a file
+
+TENANT_SETTINGS = {"relevant_status": "one row per asset status that makes a device relevant; the rows "
+                                      "together replace the list",
+                   "proof_of_purchase_required": "yes/no: an entitlement needs a proof of purchase"}
+
+
+@register_kind("tenant_settings", columns={"setting": ("name", "key"), "value": ()}, required=("setting", "value"),
+               description="The tenant's settings that decide the numbers, one `setting`/`value` pair a row: "
+                           "`relevant_status` (repeat the row for each status; the rows replace the list) and "
+                           "`proof_of_purchase_required` (yes/no). A setting the file does not name keeps its "
+                           "value. Same service, audit and recompute as the Settings page.")
+def tenant_settings_import(*, tenant: Tenant, rows: Rows, as_of: dt.date | None = None, actor=None, job=None,
+                           profile=None, source=None, filename: str = "") -> ImportResult:
+    """Set the relevant asset statuses and the proof-of-purchase switch from a file."""
+    from sam.services import tenant_settings_update
+
+    result = _start("tenant_settings", rows)
+    statuses: list[str] | None = None
+    require_proof: bool | None = None
+    for row_no, row in rows:
+        setting = "_".join(row.get("setting", "").lower().split())
+        value = row.get("value", "")
+        try:
+            if setting == "relevant_status":
+                if not value.strip():
+                    raise RowError("value.required", "is empty", "value")
+                statuses = [*(statuses or []), value]
+            elif setting == "proof_of_purchase_required":
+                require_proof = parse_bool(value, column="value")
+            else:
+                raise RowError("setting.unknown", f"unknown setting {setting!r} (known: {', '.join(TENANT_SETTINGS)})",
+                               "setting")
+        except RowError as exc:
+            result.reject(row_no, exc.code, exc.message, exc.column)
+    if statuses is None and require_proof is None:
+        return result
+    before = (list(tenant.relevant_device_statuses or []), tenant.setting("entitlements_require_proof", False))
+    updated = tenant_settings_update(tenant=tenant, actor=actor, relevant_statuses=statuses,
+                                     require_proof=require_proof)
+    tenant.refresh_from_db()
+    if (list(updated.relevant_device_statuses or []), updated.setting("entitlements_require_proof", False)) != before:
+        result.updated = 1
+    else:
+        result.unchanged = 1
+    # tenant_settings_update asked for the recompute itself.
+    result.extra["affects_engine"] = False
+    return result

@@ -31,6 +31,8 @@ class Person(TenantModel):
     name = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=16, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
     cost_center = models.ForeignKey(CostCenter, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Fields changed by hand: {field attname: the value the import last set}. See inventory.services.
+    edited_fields = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "username"], name="person_unique_username")]
@@ -69,6 +71,8 @@ class Device(TenantModel):
     processor_model = models.CharField(max_length=200, blank=True)
     ram_gb = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     primary_user = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Fields changed by hand: {field attname: the value the import last set}. See inventory.services.
+    edited_fields = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="device_unique_name")]

@@ -33,6 +33,23 @@ def relevant_statuses(*, tenant: Tenant) -> list[str]:
     return sorted({" ".join(str(s).lower().split()) for s in statuses if str(s).strip()})
 
 
+def device_status_counts(*, tenant: Tenant) -> list[tuple[str, int]]:
+    """The asset statuses on the tenant's devices with how many devices carry each (one query).
+
+    Spellings that differ only in case or spacing count together, under the most common spelling.
+    """
+    rows = (Device.objects.filter(tenant=tenant).exclude(status="").values("status")
+            .annotate(n=Count("pk")).order_by("-n", "status"))
+    merged: dict[str, list] = {}
+    for row in rows:
+        key = " ".join(row["status"].lower().split())
+        if key in merged:
+            merged[key][1] += row["n"]
+        else:
+            merged[key] = [row["status"], row["n"]]
+    return [(label, n) for label, n in merged.values()]
+
+
 def _relevant_q(*, tenant: Tenant) -> Q:
     """The condition that makes a device relevant, on a queryset annotated with ``_status_folded``.
 

@@ -12,14 +12,15 @@ from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from catalog.forms import ClassifyForm
 from catalog.models import Classification
 from catalog.selectors import products_visible
-from inventory import tables
+from inventory import services, tables
+from inventory.forms import DeviceForm, PersonForm
 from inventory.models import (
     CostCenter,
     Device,
@@ -226,6 +227,7 @@ class DeviceDetail(TenantView):
             "guests": guests,
             "groups": device_groups(tenant=self.tenant, device=device),
             "today": today,
+            "can_change": self.can("inventory.change"),
         })
 
 
@@ -243,7 +245,80 @@ class PersonDetail(TenantView):
             "groups": person_groups(tenant=self.tenant, person=person),
             "remote_usage": RemoteUsage.objects.filter(person=person).select_related("host").order_by("executable"),
             "bookings": ServiceBooking.objects.filter(person=person).order_by("service"),
+            "can_change": self.can("inventory.change"),
         })
+
+
+class DeviceEdit(TenantView):
+    """Edit a device by hand (kept across imports until the import changes the field)."""
+
+    permission = "inventory.change"
+    model = Device
+
+    def _device(self, pk: int) -> Device:
+        return get_object_or_404(Device.objects.select_related("primary_user"), pk=pk)
+
+    def get(self, request, pk: int):
+        device = self._device(pk)
+        return self.render("inventory/edit.html", {"form": DeviceForm(instance=device), "object": device,
+                                                    "kind": _("device"), "back": self.tenant_url("inventory:device", pk=pk)})
+
+    def post(self, request, pk: int):
+        device = self._device(pk)
+        form = DeviceForm(request.POST, instance=Device.objects.get(pk=pk))
+        if form.is_valid():
+            services.device_update(device=device, actor=request.user, data=form.changes())
+            messages.success(request, _("Device saved; this edit stays until an import changes the field."))
+            return redirect(self.tenant_url("inventory:device", pk=pk))
+        return self.render("inventory/edit.html", {"form": form, "object": device, "kind": _("device"),
+                                                    "back": self.tenant_url("inventory:device", pk=pk)})
+
+
+class DeviceRetire(TenantView):
+    """Retire a device (POST): its status becomes "retired" and it no longer needs licenses."""
+
+    permission = "inventory.change"
+    model = Device
+
+    def post(self, request, pk: int):
+        device = get_object_or_404(Device, pk=pk)
+        services.device_retire(device=device, actor=request.user)
+        messages.success(request, _("%(name)s retired.") % {"name": device.name})
+        return redirect(self.tenant_url("inventory:device", pk=pk))
+
+
+class PersonEdit(TenantView):
+    permission = "inventory.change"
+    model = Person
+
+    def _person(self, pk: int) -> Person:
+        return get_object_or_404(Person.objects.select_related("cost_center"), pk=pk)
+
+    def get(self, request, pk: int):
+        person = self._person(pk)
+        return self.render("inventory/edit.html", {"form": PersonForm(instance=person), "object": person,
+                                                    "kind": _("person"), "back": self.tenant_url("inventory:person", pk=pk)})
+
+    def post(self, request, pk: int):
+        person = self._person(pk)
+        form = PersonForm(request.POST, instance=Person.objects.get(pk=pk))
+        if form.is_valid():
+            services.person_update(person=person, actor=request.user, data=form.changes())
+            messages.success(request, _("Person saved; this edit stays until an import changes the field."))
+            return redirect(self.tenant_url("inventory:person", pk=pk))
+        return self.render("inventory/edit.html", {"form": form, "object": person, "kind": _("person"),
+                                                    "back": self.tenant_url("inventory:person", pk=pk)})
+
+
+class PersonRetire(TenantView):
+    permission = "inventory.change"
+    model = Person
+
+    def post(self, request, pk: int):
+        person = get_object_or_404(Person, pk=pk)
+        services.person_retire(person=person, actor=request.user)
+        messages.success(request, _("%(name)s retired (inactive).") % {"name": person.username})
+        return redirect(self.tenant_url("inventory:person", pk=pk))
 
 
 # --- recognition: the unknown-fingerprint work list ---------------------------------------------

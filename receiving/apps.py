@@ -8,10 +8,12 @@ class Config(AppConfig):
     def ready(self) -> None:
         from receiving import demo
         from receiving.hooks import revalidate_after_import
+        from receiving.search import search_kinds
         from sam.hooks import hook_register
 
         hook_register("import.finished", revalidate_after_import)
         hook_register("demo.seed", demo.seed, order=40)
+        hook_register("search.kinds", search_kinds, order=40)
 
         # A new or changed SKU alias (a tenant's or the library's) may clear lines waiting on it.
         from catalog.aliases import alias_listeners

@@ -18,6 +18,7 @@ NAVIGATION = [
     ("Imports", "imports", "imports.run"),
     ("Audit log", "audit", "audit.view"),
     ("Members", "members", "members.manage"),
+    ("Settings", "settings", "settings.manage"),
 ]
 
 

@@ -68,11 +68,18 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)  # "Row 12, sku: sku.unknown – message"
     unknown_columns: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Rows imported with something left out: "Row 7, primary_user: person.unknown – ..."
+    warnings: list[str] = field(default_factory=list)
 
     def reject(self, row_no: int, code: str, message: str = "", column: str = "") -> None:
         self.rejected += 1
         where = f"Row {row_no}" + (f", {column}" if column else "")
         self.errors.append(f"{where}: {code}" + (f" – {message}" if message and message != code else ""))
+
+    def warn(self, row_no: int, code: str, message: str = "", column: str = "") -> None:
+        """The row was imported, but not all of it (the message says what was left out)."""
+        where = f"Row {row_no}" + (f", {column}" if column else "")
+        self.warnings.append(f"{where}: {code}" + (f" – {message}" if message and message != code else ""))
 
     def summary(self) -> str:
         parts = [f"{self.kind}: {self.read} rows read", f"{self.created} created", f"{self.updated} updated"]
@@ -88,6 +95,10 @@ class ImportResult:
             shown = "; ".join(self.errors[:20])
             more = f" (and {len(self.errors) - 20} more)" if len(self.errors) > 20 else ""
             text += f". Reasons: {shown}{more}"
+        if self.warnings:
+            shown = "; ".join(self.warnings[:20])
+            more = f" (and {len(self.warnings) - 20} more)" if len(self.warnings) > 20 else ""
+            text += f". Warnings: {shown}{more}"
         if self.unknown_columns:
             text += f". Ignored unknown columns: {', '.join(self.unknown_columns)}"
         return text
@@ -97,6 +108,7 @@ class ImportResult:
             "kind": self.kind, "read": self.read, "created": self.created, "updated": self.updated,
             "unchanged": self.unchanged, "deleted": self.deleted, "rejected": self.rejected,
             "waiting": self.waiting, "errors": self.errors[:500], "unknown_columns": self.unknown_columns,
+            "warnings": self.warnings[:500],
             **self.extra,
         }
 

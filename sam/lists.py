@@ -76,8 +76,13 @@ class TenantListView(TenantView):
     title = ""
     template_name = "sam/list.html"
     per_page = 50
+    page_sizes = (25, 50, 100, 200)
     table_key = ""
     export_name = ""
+    # Labels of filters whose generated label is not clear enough: {"product__title": _("Product")}.
+    filter_labels: dict[str, str] = {}
+    # At most this many distinct values make a free-text "choice" filter a select.
+    choice_limit = 100
 
     # Bulk actions: {"publish": (_("Publish"), "entitlements.change")}; the view implements
     # handle_bulk_action(name, queryset) and returns a response (usually a redirect back).
@@ -201,12 +206,19 @@ class TenantListView(TenantView):
             return self.export(queryset, fmt)
         table = self.table_class(queryset, request=request,
                                  exclude=self._excluded(), sequence=self._sequence())
-        tables.RequestConfig(request, paginate={"per_page": self.per_page}).configure(table)
+        per_page = self.page_size()
+        # The page size comes from page_size() (bounded), not straight from the query string.
+        table.per_page_field = "_per_page_unused"
+        tables.RequestConfig(request, paginate={"per_page": per_page}).configure(table)
+        filter_rows = self.filter_rows()
         ctx = {
             "title": self.title or self.model._meta.verbose_name_plural.title(),
             "table": table,
             "filterset": filterset,
-            "filter_rows": self.filter_rows(),
+            "filter_rows": filter_rows,
+            "active_filters": [f for f in filter_rows if f["active"]],
+            "page_sizes": self.page_sizes,
+            "per_page": per_page,
             "columns": self.column_choices(),
             "table_key": self.get_table_key(),
             "export_formats": list(FORMATS),
@@ -271,17 +283,64 @@ class TenantListView(TenantView):
         headers = dict(all_cols)
         return [{"name": n, "header": headers[n], "visible": n in visible} for n in order]
 
+    def page_size(self) -> int:
+        try:
+            wanted = int(self.request.GET.get("per_page", ""))
+        except ValueError:
+            return self.per_page
+        return wanted if wanted in self.page_sizes else self.per_page
+
+    def filter_label(self, name: str) -> str:
+        """A label naming the whole path, so "product__title" and "product__publisher__name" differ."""
+        if name in self.filter_labels:
+            return str(self.filter_labels[name])
+        words, model = [], self.model
+        for part in name.split("__"):
+            try:
+                field = model._meta.get_field(part)
+            except Exception:  # noqa: BLE001 - a lookup or property: its own name
+                words.append(part.replace("_", " "))
+                break
+            words.append(str(getattr(field, "verbose_name", part)))
+            if field.is_relation and field.related_model is not None:
+                model = field.related_model
+        # "Primary user username" reads better as "Primary user › username".
+        label = " › ".join(words)
+        return label[:1].upper() + label[1:]
+
+    def filter_choices(self, name: str, kind: str) -> list[tuple[str, str]] | None:
+        """Values for a select: yes/no, the field's choices, or its distinct values (bounded)."""
+        if kind == "bool":
+            return [("true", str(_("yes"))), ("false", str(_("no")))]
+        if kind != "choice":
+            return None
+        field = self._field(name)
+        if field is not None and getattr(field, "choices", None):
+            return [(str(v), str(label)) for v, label in field.choices]
+        values = list(self.get_queryset().order_by().exclude(**{name: ""}).exclude(**{f"{name}__isnull": True})
+                      .values_list(name, flat=True).distinct()[: self.choice_limit + 1])
+        if len(values) > self.choice_limit:
+            return None  # too many: free text
+        return [(str(v), str(v)) for v in sorted(values, key=lambda v: str(v).lower())]
+
     def filter_rows(self) -> list[dict]:
         rows = []
+        params = self.request.GET
         for name, kind in self.filter_fields.items():
-            try:
-                label = self.model._meta.get_field(name.split("__")[0]).verbose_name
-            except Exception:  # noqa: BLE001 - related paths fall back to the raw name
-                label = name.replace("__", " ").replace("_", " ")
+            value, op = params.get(name, ""), params.get(f"{name}__op", "")
+            operators = [(o, str(lbl)) for o, lbl in OPERATORS[kind]]
+            choices = self.filter_choices(name, kind)
+            active = value != "" or op == "isnull"
+            remove = params.copy()
+            for key in (name, f"{name}__op", "page", "export"):
+                remove.pop(key, None)
+            shown = value
+            if choices and value:
+                shown = dict(choices).get(value, value)
             rows.append({
-                "name": name, "label": str(label).capitalize(), "kind": kind,
-                "value": self.request.GET.get(name, ""), "op": self.request.GET.get(f"{name}__op", ""),
-                "operators": [(op, str(lbl)) for op, lbl in OPERATORS[kind]],
+                "name": name, "label": self.filter_label(name), "kind": kind, "value": value, "op": op,
+                "operators": operators, "choices": choices, "active": active, "display": shown,
+                "op_label": dict(operators).get(op or operators[0][0], ""), "remove_query": remove.urlencode(),
             })
         return rows
 
@@ -293,11 +352,13 @@ class TenantListView(TenantView):
 
     def export_rows(self, queryset):
         """Rows of the visible columns, in primary-key order: the filter counts, the sort does not."""
+        # default="": an empty cell is empty in a file (the page shows "—"), as docs/file-formats.md says.
         table = self.table_class(queryset.order_by("pk"), exclude=self._excluded() + ("selection",),
-                                 sequence=self._sequence()[1:] if self._sequence()[0] == "selection" else self._sequence())
+                                 sequence=self._sequence()[1:] if self._sequence()[0] == "selection" else self._sequence(),
+                                 default="")
         values = table.as_values()
         header = next(values)
-        return header, values
+        return header, (["" if cell == "—" else cell for cell in row] for row in values)
 
     def export(self, queryset, fmt: str) -> HttpResponse:
         if fmt not in FORMATS:

@@ -243,3 +243,50 @@ class ChangeEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {len(self.ids or [])} ({self.state}): {self.reason}"
+
+
+def invitation_expiry():
+    from datetime import timedelta
+
+    return timezone.now() + timedelta(days=getattr(settings, "SAM_INVITATION_DAYS", 7))
+
+
+class Invitation(TenantModel):
+    """A one-time, expiring link that lets a person join a tenant with a role.
+
+    Only the SHA-256 of the token is stored; the link is shown once to the admin who created it (and
+    mailed when an e-mail is given). A new person sets their own password on the link's page; an
+    existing account joins only when its owner logs in and accepts.
+    """
+
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    username = models.CharField(_("user name"), max_length=150, help_text=_("suggested user name for a new account"))
+    email = models.EmailField(_("e-mail"), blank=True)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(default=invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-created_at"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.username} ({self.get_role_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        return "open" if self.expires_at > timezone.now() else "expired"

@@ -2,20 +2,27 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import login
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 
-from sam.audit import audit_record
-from sam.forms import MemberAddForm, MemberRoleForm
-from sam.models import AuditEvent, Job, Membership, Role
+from sam import services
+from sam.forms import (
+    AcceptNewAccountForm,
+    InvitationForm,
+    MemberRoleForm,
+    TenantCreateForm,
+    TenantSettingsForm,
+    role_choices,
+)
+from sam.hooks import hook_run
+from sam.models import AuditEvent, Invitation, Job, Membership, Role
 
 
 class TenantView(LoginRequiredMixin, View):
@@ -42,8 +49,9 @@ class TenantView(LoginRequiredMixin, View):
             needed = self.post_permission
         if not needed:
             raise PermissionDenied("view declares no permission")
-        if not all(request.membership.has_perm(p) for p in (needed, *self.also_requires)):
-            raise PermissionDenied
+        missing = [p for p in (needed, *self.also_requires) if not request.membership.has_perm(p)]
+        if missing:
+            raise PermissionDenied(_("the permission “%(perm)s”") % {"perm": ", ".join(missing)})
         self.tenant = request.tenant
         self.membership = request.membership
         return super().dispatch(request, *args, **kwargs)
@@ -85,80 +93,208 @@ class DashboardView(TenantView):
         return self.render("sam/dashboard.html", dashboard_context(tenant=self.tenant, membership=self.membership))
 
 
+class SearchView(TenantView):
+    """The header's search box: devices, persons, products, SKUs, licenses, agreements, purchase lines."""
+
+    permission = "dashboard.view"
+
+    def get(self, request):
+        from sam.search import MIN_LENGTH, global_search
+
+        q = request.GET.get("q", "")
+        groups = global_search(tenant=self.tenant, membership=self.membership, q=q)
+        return self.render("sam/search.html", {"q": q, "groups": groups, "min_length": MIN_LENGTH,
+                                               "total": sum(len(g.hits) for g in groups)})
+
+
 class MembersView(TenantView):
+    """Members and open invitations; an admin invites people (a one-time link), never sets passwords."""
+
     permission = "members.manage"
 
     def get(self, request):
-        return self._page(MemberAddForm())
+        return self._page(InvitationForm())
 
-    def _page(self, form):
+    def _page(self, form, **extra):
         members = Membership.objects.filter(tenant=self.tenant).select_related("user").order_by("user__username")
-        return self.render("sam/members.html", {"members": members, "form": form, "roles": Role.choices})
+        invitations = (Invitation.objects.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+                       .select_related("invited_by").order_by("-created_at"))
+        return self.render("sam/members.html", {"members": members, "form": form, "roles": role_choices(),
+                                                "invitations": invitations, **extra})
 
     def post(self, request):
-        form = MemberAddForm(request.POST)
+        form = InvitationForm(request.POST)
         if not form.is_valid():
             return self._page(form)
-        User = get_user_model()
-        username = form.cleaned_data["username"]
-        user = User.objects.filter(username=username).first()
-        if user is None:
-            # A new person: they need an initial password that passes the password rules.
-            from django.contrib.auth.password_validation import validate_password
-            from django.core.exceptions import ValidationError
-
-            password = form.cleaned_data.get("password") or ""
-            candidate = User(username=username, email=form.cleaned_data.get("email", ""))
-            try:
-                if not password:
-                    raise ValidationError(_("A new user needs an initial password."))
-                validate_password(password, candidate)
-            except ValidationError as exc:
-                form.add_error("password", exc)
-                return self._page(form)
-        try:
-            with transaction.atomic():
-                if user is None:
-                    user = candidate
-                    user.set_password(password)
-                    user.save()
-                membership = Membership.objects.create(user=user, tenant=self.tenant, role=form.cleaned_data["role"])
-                audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.created", obj=membership,
-                             after={"user": user.username, "role": membership.role})
-        except IntegrityError:
-            form.add_error("username", _("This user is already a member."))
-            return self._page(form)
-        messages.success(request, _("%(user)s added as %(role)s.") % {"user": user.username,
-                                                                      "role": membership.get_role_display()})
-        return HttpResponseRedirect(self.tenant_url("members"))
+        invitation, token = services.invitation_create(
+            tenant=self.tenant, actor=request.user, username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"], role=form.cleaned_data["role"])
+        link = request.build_absolute_uri(reverse("invitation-accept", kwargs={"token": token}))
+        mailed = services.invitation_send(invitation=invitation, link=link)
+        # The link is shown once, here; only its hash is stored.
+        return self._page(InvitationForm(), invitation=invitation, invitation_link=link, mailed=mailed)
 
 
 class MemberChangeView(TenantView):
+    """Change a member's role (POST). The last administrator keeps the role."""
+
     permission = "members.manage"
     model = Membership
 
     def post(self, request, pk: int):
         membership = get_object_or_404(Membership, pk=pk, tenant=self.tenant)
-        if request.POST.get("action") == "remove":
-            if membership.user_id == request.user.id:
-                messages.error(request, _("You cannot remove yourself."))
-            else:
-                with transaction.atomic():
-                    audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.removed",
-                                 obj=membership, before={"user": membership.user.username, "role": membership.role})
-                    membership.delete()
-                messages.success(request, _("Member removed."))
-            return HttpResponseRedirect(self.tenant_url("members"))
         form = MemberRoleForm(request.POST)
         if form.is_valid():
-            before = membership.role
-            membership.role = form.cleaned_data["role"]
-            with transaction.atomic():
-                membership.save(update_fields=["role"])
-                audit_record(tenant=self.tenant, actor=request.user, action="sam.membership.role_changed",
-                             obj=membership, before={"role": before}, after={"role": membership.role})
-            messages.success(request, _("Role changed."))
+            try:
+                services.membership_change_role(membership=membership, actor=request.user,
+                                                role=form.cleaned_data["role"])
+            except services.MembershipError as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(request, _("Role changed."))
         return HttpResponseRedirect(self.tenant_url("members"))
+
+
+class MemberRemoveView(TenantView):
+    """Remove a member: GET asks for confirmation, POST removes."""
+
+    permission = "members.manage"
+    model = Membership
+
+    def get(self, request, pk: int):
+        membership = get_object_or_404(Membership.objects.select_related("user"), pk=pk, tenant=self.tenant)
+        return self.render("sam/member_remove.html", {"member": membership})
+
+    def post(self, request, pk: int):
+        membership = get_object_or_404(Membership, pk=pk, tenant=self.tenant)
+        if request.POST.get("confirm") != "yes":
+            return HttpResponseRedirect(self.tenant_url("member-remove", pk=pk))
+        try:
+            services.membership_remove(membership=membership, actor=request.user)
+        except services.MembershipError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, _("Member removed."))
+        return HttpResponseRedirect(self.tenant_url("members"))
+
+
+class InvitationRevokeView(TenantView):
+    permission = "members.manage"
+    model = Invitation
+
+    def post(self, request, pk: int):
+        invitation = get_object_or_404(Invitation, pk=pk)
+        services.invitation_revoke(invitation=invitation, actor=request.user)
+        messages.success(request, _("Invitation withdrawn; its link no longer works."))
+        return HttpResponseRedirect(self.tenant_url("members"))
+
+
+class InvitationAcceptView(View):
+    """The invitation link, opened outside any tenant: log in and join, or create an account and join."""
+
+    def dispatch(self, request, token: str):
+        self.token = token
+        self.invitation = services.invitation_by_token(token=token)
+        if self.invitation is None:
+            raise Http404(_("This invitation link is not valid."))
+        return super().dispatch(request)
+
+    def _page(self, form=None, error: str = "", status: int = 200):
+        return TemplateResponse(self.request, "sam/invitation_accept.html", {
+            "invitation": self.invitation, "form": form, "error": error,
+            "login_url": f"{reverse('login')}?next={self.request.path}"}, status=status)
+
+    def get(self, request):
+        if not self.invitation.is_open:
+            return self._page(error=_("This invitation was already used, was withdrawn or has expired. "
+                                      "Ask your administrator for a new one."), status=410)
+        form = None if request.user.is_authenticated else AcceptNewAccountForm(
+            initial={"username": self.invitation.username}, email=self.invitation.email)
+        return self._page(form)
+
+    def post(self, request):
+        form = None
+        try:
+            if request.user.is_authenticated:
+                membership = services.invitation_accept(token=self.token, user=request.user)
+            else:
+                form = AcceptNewAccountForm(request.POST, email=self.invitation.email)
+                if not form.is_valid():
+                    return self._page(form)
+                membership = services.invitation_accept(token=self.token, username=form.cleaned_data["username"],
+                                                        password=form.cleaned_data["password1"])
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+            return self._page(form)
+        except services.MembershipError as exc:
+            if form is not None:
+                form.add_error(None, str(exc))
+                return self._page(form)
+            return self._page(error=str(exc))
+        messages.success(request, _("Welcome to %(tenant)s.") % {"tenant": membership.tenant.name})
+        return redirect("dashboard", tenant=membership.tenant.slug)
+
+
+class StaffTenantCreateView(LoginRequiredMixin, View):
+    """Staff only: create a tenant and invite its first administrator."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.user.is_staff:
+            raise PermissionDenied(_("Only staff of the service create tenants."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return TemplateResponse(request, "sam/staff_tenant_create.html", {"form": TenantCreateForm()})
+
+    def post(self, request):
+        form = TenantCreateForm(request.POST)
+        ctx: dict = {"form": form}
+        if form.is_valid():
+            try:
+                tenant, invitation, token = services.tenant_create_with_admin(
+                    slug=form.cleaned_data["slug"], name=form.cleaned_data["name"],
+                    admin_username=form.cleaned_data["admin_username"],
+                    admin_email=form.cleaned_data["admin_email"], actor=request.user)
+            except (services.MembershipError, ValueError) as exc:
+                form.add_error("slug", str(exc))
+            else:
+                link = request.build_absolute_uri(reverse("invitation-accept", kwargs={"token": token}))
+                mailed = services.invitation_send(invitation=invitation, link=link)
+                ctx = {"form": TenantCreateForm(), "created": tenant, "invitation": invitation,
+                       "invitation_link": link, "mailed": mailed}
+        return TemplateResponse(request, "sam/staff_tenant_create.html", ctx)
+
+
+class SettingsView(TenantView):
+    """The settings that decide the numbers: relevant asset statuses and proof of purchase."""
+
+    permission = "settings.manage"
+
+    def _form(self, data=None):
+        # The estate app tells which asset statuses its devices carry (hook: no app import in the core).
+        counts = [pair for found in hook_run("settings.status_counts", tenant=self.tenant) for pair in found]
+        return TenantSettingsForm(
+            data, status_counts=counts,
+            current=list(self.tenant.relevant_device_statuses or []),
+            initial={"require_proof": bool(self.tenant.setting("entitlements_require_proof", False))})
+
+    def get(self, request):
+        return self.render("sam/settings.html", {"form": self._form()})
+
+    def post(self, request):
+        form = self._form(request.POST)
+        if form.is_valid():
+            try:
+                services.tenant_settings_update(tenant=self.tenant, actor=request.user,
+                                                relevant_statuses=form.statuses(),
+                                                require_proof=form.cleaned_data["require_proof"])
+            except ValueError as exc:
+                form.add_error("relevant_statuses", str(exc))
+            else:
+                messages.success(request, _("Settings saved; the numbers are being recomputed with them."))
+                return HttpResponseRedirect(self.tenant_url("settings"))
+        return self.render("sam/settings.html", {"form": form})
 
 
 class AuditView(TenantView):

@@ -130,6 +130,7 @@ def test_only_roles_holding_the_post_permission_may_post(client, cast, tenant_a,
 SHELL = {
     "dashboard": {Role.ADMIN, Role.LICENSE_MANAGER, Role.CLEARING, Role.AUDITOR},
     "members": {Role.ADMIN},
+    "settings": {Role.ADMIN},
     "audit": {Role.ADMIN, Role.LICENSE_MANAGER, Role.AUDITOR},
     "imports": {Role.ADMIN, Role.LICENSE_MANAGER},
 }

@@ -45,4 +45,41 @@
     var target = event.detail.target && event.detail.target.querySelector("[data-focus-after-swap]");
     if (target) target.focus();
   });
+  // A read-only field (an invitation link) selects itself on focus, for copying.
+  document.addEventListener("focusin", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches("input[data-select-on-focus]")) el.select();
+  });
+  // "Go back" on the error pages: the previous page of this tab when there is one.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-history-back]");
+    if (link && window.history.length > 1) { event.preventDefault(); window.history.back(); }
+  });
+  // "+ filter": show the chosen filter's field and focus its value.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select.add-filter")) return;
+    var name = select.value;
+    select.value = "";
+    if (!name) return;
+    var field = document.querySelector('.filter-field[data-filter="' + name + '"]');
+    if (!field) return;
+    field.hidden = false;
+    field.querySelectorAll("input, select").forEach(function (control) { control.disabled = false; });
+    var input = field.querySelector(".filter-value");
+    if (input) input.focus();
+  });
+  // Column picker: move a column up or down; the order posted is the order shown.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-move]");
+    if (!button) return;
+    var item = button.closest("li.column-item");
+    if (!item) return;
+    if (button.dataset.move === "up" && item.previousElementSibling) {
+      item.parentNode.insertBefore(item, item.previousElementSibling);
+    } else if (button.dataset.move === "down" && item.nextElementSibling) {
+      item.parentNode.insertBefore(item.nextElementSibling, item);
+    }
+    button.focus();
+  });
 })();

@@ -12,11 +12,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_log_in_switch_tenant_and_see_the_dashboard(page, live_server):
     first = TenantFactory(slug="acme", name="Acme Corp")
     second = TenantFactory(slug="globex", name="Globex")
-    clerk = UserFactory(username="clerk")
-    MembershipFactory(user=clerk, tenant=first, role=Role.CLEARING)
-    MembershipFactory(user=clerk, tenant=second, role=Role.CLEARING)
+    # (Clearing-only users land on their cross-tenant workspace instead: tests/browser/test_clearing_workspace.py.)
+    auditor = UserFactory(username="auditor")
+    MembershipFactory(user=auditor, tenant=first, role=Role.AUDITOR)
+    MembershipFactory(user=auditor, tenant=second, role=Role.AUDITOR)
 
-    login(page, live_server, "clerk")
+    login(page, live_server, "auditor")
     # Two tenants: the picker lists both.
     assert page.locator("h1").inner_text() == "Your tenants"
     page.get_by_role("link", name="Acme Corp").click()
@@ -24,4 +25,4 @@ def test_log_in_switch_tenant_and_see_the_dashboard(page, live_server):
     page.select_option("#tenant-select", "globex")
     page.wait_for_url(f"{live_server.url}/t/globex/")
     assert page.locator("h1").inner_text() == "Globex"
-    assert "Clearing staff" in page.locator("header").inner_text()
+    assert "Auditor" in page.locator("header").inner_text()

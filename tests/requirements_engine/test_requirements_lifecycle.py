@@ -106,10 +106,12 @@ def test_manual_requirements_are_never_touched(in_tenant_a, cast, django_capture
     pc = DeviceFactory(tenant=in_tenant_a, name="PC-1")
     ghost = DeviceFactory(tenant=in_tenant_a, name="PC-2")
     install(pc, office)
-    # The saved requirement's change event is drained after the commit: the engine runs then.
+    # A manual requirement is a position change (re-allocation only): the engine's own requirement
+    # of PC-1 comes from a run over the estate.
     with django_capture_on_commit_callbacks(execute=True):
         manual = requirement_manual_save(tenant=in_tenant_a, actor=cast["license_manager"], product=office,
                                          device=ghost, quantity=Decimal("3"), license_model="Office model")
+    recompute_tenant(tenant=in_tenant_a, as_of=AS_OF)
     taken_over = Requirement.objects.get(device=pc)
     requirement_manual_save(tenant=in_tenant_a, actor=cast["license_manager"], product=office, device=pc,
                             quantity=Decimal("5"), license_model="Office model", requirement=taken_over)

@@ -51,9 +51,18 @@ def _lower(key: ProductKey) -> ProductKey:
 
 def _prefer(current: models.Model | None, candidate: models.Model, tenant: Tenant | None,
             *, own_first: bool) -> models.Model:
-    """Pick between two visible rows of the same identity: the tenant's own or the master's."""
+    """Pick between two visible rows of the same identity: the tenant's own or the master's.
+
+    For the master (``tenant=None``) the master's row wins, else the oldest private one (to be
+    promoted). Otherwise ``own_first`` says whether the tenant's own row beats the master's.
+    """
     if current is None:
         return candidate
+    if tenant is None:
+        cand_master, cur_master = candidate.introduced_by_id is None, current.introduced_by_id is None
+        if cand_master != cur_master:
+            return candidate if cand_master else current
+        return current if current.pk <= candidate.pk else candidate
     cand_own = tenant is not None and candidate.introduced_by_id == tenant.pk
     cur_own = tenant is not None and current.introduced_by_id == tenant.pk
     if cand_own != cur_own:
@@ -91,14 +100,7 @@ def publishers_get_or_create(*, names: Iterable[str], tenant: Tenant | None) -> 
             qs = qs.filter(Q(introduced_by__isnull=True) | Q(introduced_by=tenant))
         for p in qs:
             key = p.name.lower()
-            if tenant is None:
-                cur = found.get(key)
-                # the master's row first, else the oldest private one (to be promoted)
-                if cur is None or (cur.introduced_by_id is not None and
-                                   (p.introduced_by_id is None or p.pk < cur.pk)):
-                    found[key] = p
-            else:
-                found[key] = _prefer(found.get(key), p, tenant, own_first=False)
+            found[key] = _prefer(found.get(key), p, tenant, own_first=False)
         return found
 
     found = load()
@@ -149,13 +151,7 @@ def products_get_or_create(*, keys: Iterable[ProductKey], tenant: Tenant | None 
             key = (p.publisher.name.lower(), p.title.lower(), p.version.lower(), p.edition.lower())
             if key not in wanted:
                 continue
-            if tenant is None:
-                cur = found.get(key)
-                if cur is None or (cur.introduced_by_id is not None and
-                                   (p.introduced_by_id is None or p.pk < cur.pk)):
-                    found[key] = p
-            else:
-                found[key] = _prefer(found.get(key), p, tenant, own_first=True)
+            found[key] = _prefer(found.get(key), p, tenant, own_first=True)
         return found
 
     products = load()
